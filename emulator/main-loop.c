@@ -1,0 +1,236 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "main-loop.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Handlers are looked up by fd in a flat table: fds are small integers and
+ * a table avoids a hash lookup on every event in the packet fast path. */
+struct fd_watch {
+	ml_fd_cb cb;
+	void *opaque;
+	bool used;
+};
+
+struct ml_timer {
+	ml_cb cb;
+	void *opaque;
+	int64_t when_ns; /* -1 when disarmed */
+	struct ml_timer *next;
+};
+
+struct thread_call {
+	ml_cb cb;
+	void *opaque;
+	struct thread_call *next;
+};
+
+static int epfd = -1;
+static int wake_fd = -1;
+static struct fd_watch *watches;
+static int nwatches;
+static struct ml_timer *timers;
+static bool quit_requested;
+static pthread_mutex_t call_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct thread_call *calls, **calls_tail = &calls;
+
+int64_t ml_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static void run_thread_calls(int fd, uint32_t events, void *opaque)
+{
+	uint64_t v;
+	(void)events;
+	(void)opaque;
+	if (read(fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		return;
+	pthread_mutex_lock(&call_lock);
+	struct thread_call *list = calls;
+	calls = NULL;
+	calls_tail = &calls;
+	pthread_mutex_unlock(&call_lock);
+	while (list) {
+		struct thread_call *c = list;
+		list = c->next;
+		c->cb(c->opaque);
+		free(c);
+	}
+}
+
+int ml_init(void)
+{
+	if (epfd >= 0)
+		return 0;
+	epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (epfd < 0)
+		return -errno;
+	wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (wake_fd < 0)
+		return -errno;
+	return ml_add_fd(wake_fd, EPOLLIN, run_thread_calls, NULL);
+}
+
+static int ensure_slot(int fd)
+{
+	if (fd < nwatches)
+		return 0;
+	int n = nwatches ? nwatches : 64;
+	while (n <= fd)
+		n *= 2;
+	struct fd_watch *w = realloc(watches, sizeof(*w) * n);
+	if (!w)
+		return -ENOMEM;
+	memset(w + nwatches, 0, sizeof(*w) * (n - nwatches));
+	watches = w;
+	nwatches = n;
+	return 0;
+}
+
+int ml_add_fd(int fd, uint32_t events, ml_fd_cb cb, void *opaque)
+{
+	if (fd < 0)
+		return -EBADF;
+	int r = ensure_slot(fd);
+	if (r < 0)
+		return r;
+	struct epoll_event ev = {.events = events, .data.fd = fd};
+	int op = watches[fd].used ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
+	if (epoll_ctl(epfd, op, fd, &ev) < 0)
+		return -errno;
+	watches[fd] = (struct fd_watch){.cb = cb, .opaque = opaque, .used = true};
+	return 0;
+}
+
+int ml_mod_fd(int fd, uint32_t events)
+{
+	if (fd < 0 || fd >= nwatches || !watches[fd].used)
+		return -ENOENT;
+	struct epoll_event ev = {.events = events, .data.fd = fd};
+	return epoll_ctl(epfd, EPOLL_CTL_MOD, fd, &ev) < 0 ? -errno : 0;
+}
+
+void ml_del_fd(int fd)
+{
+	if (fd < 0 || fd >= nwatches || !watches[fd].used)
+		return;
+	epoll_ctl(epfd, EPOLL_CTL_DEL, fd, NULL);
+	watches[fd].used = false;
+}
+
+ml_timer *ml_timer_new(ml_cb cb, void *opaque)
+{
+	ml_timer *t = calloc(1, sizeof(*t));
+	if (!t)
+		abort();
+	t->cb = cb;
+	t->opaque = opaque;
+	t->when_ns = -1;
+	t->next = timers;
+	timers = t;
+	return t;
+}
+
+void ml_timer_mod(ml_timer *t, int64_t when_ns)
+{
+	t->when_ns = when_ns;
+}
+
+void ml_timer_del(ml_timer *t)
+{
+	t->when_ns = -1;
+}
+
+void ml_timer_free(ml_timer *t)
+{
+	for (ml_timer **p = &timers; *p; p = &(*p)->next) {
+		if (*p == t) {
+			*p = t->next;
+			free(t);
+			return;
+		}
+	}
+}
+
+void ml_call_from_thread(ml_cb cb, void *opaque)
+{
+	struct thread_call *c = calloc(1, sizeof(*c));
+	if (!c)
+		abort();
+	c->cb = cb;
+	c->opaque = opaque;
+	pthread_mutex_lock(&call_lock);
+	*calls_tail = c;
+	calls_tail = &c->next;
+	pthread_mutex_unlock(&call_lock);
+	uint64_t one = 1;
+	if (write(wake_fd, &one, sizeof(one)) < 0) {
+		/* eventfd saturation is harmless: a wake-up is already pending */
+	}
+}
+
+static int next_timeout_ms(int timeout_ms)
+{
+	int64_t now = ml_now_ns();
+	for (ml_timer *t = timers; t; t = t->next) {
+		if (t->when_ns < 0)
+			continue;
+		int64_t ms = t->when_ns <= now ? 0 : (t->when_ns - now + 999999) / 1000000;
+		if (timeout_ms < 0 || ms < timeout_ms)
+			timeout_ms = (int)ms;
+	}
+	return timeout_ms;
+}
+
+static void run_timers(void)
+{
+	int64_t now = ml_now_ns();
+	/* A callback may re-arm or free timers; restart the scan after each. */
+	for (bool fired = true; fired;) {
+		fired = false;
+		for (ml_timer *t = timers; t; t = t->next) {
+			if (t->when_ns >= 0 && t->when_ns <= now) {
+				t->when_ns = -1;
+				t->cb(t->opaque);
+				fired = true;
+				break;
+			}
+		}
+	}
+}
+
+bool ml_iterate(int timeout_ms)
+{
+	struct epoll_event evs[64];
+	if (quit_requested)
+		return false;
+	int n = epoll_wait(epfd, evs, 64, next_timeout_ms(timeout_ms));
+	for (int i = 0; i < n; i++) {
+		int fd = evs[i].data.fd;
+		/* An earlier callback in this batch may have removed this fd. */
+		if (fd < nwatches && watches[fd].used)
+			watches[fd].cb(fd, evs[i].events, watches[fd].opaque);
+	}
+	run_timers();
+	return !quit_requested;
+}
+
+void ml_run(void)
+{
+	while (ml_iterate(-1))
+		;
+}
+
+void ml_quit(void)
+{
+	quit_requested = true;
+}

@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * kite's event loop: one epoll set on the main thread for every file
+ * descriptor (chardevs, monitors, net backends, ioeventfds that are not
+ * handled in the kernel) plus millisecond timers. vCPU threads never touch
+ * the loop directly; they use ml_call_from_thread() to queue work here.
+ */
+#ifndef KITE_MAIN_LOOP_H
+#define KITE_MAIN_LOOP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef void (*ml_fd_cb)(int fd, uint32_t events, void *opaque);
+typedef void (*ml_cb)(void *opaque);
+
+int ml_init(void);
+/* Watch fd for EPOLLIN/EPOLLOUT/... ; replaces an existing watch of fd. */
+int ml_add_fd(int fd, uint32_t events, ml_fd_cb cb, void *opaque);
+/* Change the event mask of an fd already watched. */
+int ml_mod_fd(int fd, uint32_t events);
+void ml_del_fd(int fd);
+
+/* Monotonic clock in nanoseconds. */
+int64_t ml_now_ns(void);
+
+typedef struct ml_timer ml_timer;
+ml_timer *ml_timer_new(ml_cb cb, void *opaque);
+/* Arm to fire once at absolute monotonic time 'when_ns'; re-arming moves it. */
+void ml_timer_mod(ml_timer *t, int64_t when_ns);
+void ml_timer_del(ml_timer *t);   /* disarm */
+void ml_timer_free(ml_timer *t);
+
+/* Run cb(opaque) on the main loop thread soon; safe from any thread. */
+void ml_call_from_thread(ml_cb cb, void *opaque);
+
+/* Run one iteration (wait at most timeout_ms, -1 = until something happens).
+ * Returns false once ml_quit() was called. */
+bool ml_iterate(int timeout_ms);
+void ml_run(void);
+void ml_quit(void);
+
+#endif
