@@ -116,6 +116,9 @@ int dhcp_run(uint32_t timeout_ms);
 int ping(uint32_t dst, uint16_t seq, uint32_t timeout_ms, uint64_t *rtt_us);
 /* A-record lookup through net_config()->dns; 0 on success. */
 int dns_resolve(const char *name, uint32_t *addr, uint32_t timeout_ms);
+/* The same through an explicit resolver (host order address, UDP port). */
+int dns_resolve_at(const char *name, uint32_t server, uint16_t port, uint32_t *addr,
+		   uint32_t timeout_ms);
 /* Fire-and-forget UDP datagram; 0 or -1 (no ARP answer / ring full). */
 int udp_send(uint32_t dst, uint16_t sport, uint16_t dport, const void *data, size_t len);
 

@@ -1,0 +1,116 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Internals of the boot/driver half of the test guest (not part of the
+ * contract with the network stack, which is guest.h).
+ */
+#ifndef KITE_GUEST_ARCH_H
+#define KITE_GUEST_ARCH_H
+
+#include "guest.h"
+
+/* ---- PVH boot information (Xen's public arch-x86/hvm/start_info.h) ---- */
+#define HVM_START_MAGIC 0x336ec578
+
+struct hvm_start_info {
+	uint32_t magic;
+	uint32_t version;
+	uint32_t flags;
+	uint32_t nr_modules;
+	uint64_t modlist_paddr;
+	uint64_t cmdline_paddr;
+	uint64_t rsdp_paddr;
+	/* version >= 1 */
+	uint64_t memmap_paddr;
+	uint32_t memmap_entries;
+	uint32_t reserved;
+};
+
+struct hvm_memmap_entry {
+	uint64_t addr;
+	uint64_t size;
+	uint32_t type; /* 1 = RAM, as in e820 */
+	uint32_t reserved;
+};
+
+/* ---- what boot found (arch.c) ---- */
+struct boot_info {
+	const char *cmdline;   /* never NULL */
+	uint64_t ram_below_4g; /* end of the RAM range that holds the image */
+	bool memmap_found;
+};
+extern struct boot_info boot_info;
+
+void arch_init(uint32_t start_info_paddr);
+/* Scenario name used in the FAIL line an unexpected exception prints. */
+extern const char *current_test_name;
+
+/* Register frame built by boot.S trap_common (lowest address first). */
+struct trap_frame {
+	uint64_t r15, r14, r13, r12, r11, r10, r9, r8;
+	uint64_t rbp, rdi, rsi, rdx, rcx, rbx, rax;
+	uint64_t vector, error;
+	uint64_t rip, cs, rflags, rsp, ss;
+};
+void trap_handler(struct trap_frame *f);
+
+/* Image bounds from guest.ld. */
+extern char __image_start[], __image_end[];
+
+/* ---- serial console (lib.c) ---- */
+void serial_init(void);
+void serial_write(const char *s, size_t len);
+/* Next byte received on COM1, or -1 after timeout_ms. */
+int serial_getc(uint32_t timeout_ms);
+
+/* ---- memory (lib.c) ---- */
+void dma_init(uintptr_t start, uintptr_t end);
+
+/* ---- time (time.c) ---- */
+void time_init(void);
+uint64_t tsc_hz(void);
+
+/* ---- PCI (pci.c) ---- */
+enum pci_bar_kind { PCI_BAR_NONE, PCI_BAR_MEM32, PCI_BAR_MEM64, PCI_BAR_IO };
+
+struct pci_bar {
+	enum pci_bar_kind kind;
+	bool prefetchable;
+	uint64_t addr;
+	uint64_t size;
+};
+
+struct pci_dev {
+	uint8_t bus, dev, fn;
+	uint16_t vendor, device;
+	uint32_t class_rev;  /* class << 8 | revision */
+	uint8_t header_type; /* bit 7: multi-function */
+	struct pci_bar bar[6];
+};
+
+#define PCI_MAX_DEVS 64
+
+/* Clears every BAR on bus 0, the way a machine without firmware starts,
+ * so that pci_scan() has to assign them all (a test of that path). Must
+ * run before the first pci_scan(); returns how many were set, or -1. */
+int pci_forget_bars(void);
+/* Enumerates (once) and assigns unassigned BARs; returns the table. */
+int pci_scan(struct pci_dev **devs);
+uint32_t pci_read32(const struct pci_dev *d, uint8_t off);
+uint16_t pci_read16(const struct pci_dev *d, uint8_t off);
+uint8_t pci_read8(const struct pci_dev *d, uint8_t off);
+void pci_write32(const struct pci_dev *d, uint8_t off, uint32_t v);
+void pci_write16(const struct pci_dev *d, uint8_t off, uint16_t v);
+/* Offset of the next capability with id 'cap_id' after 'from' (0 = start
+ * of the list); 0 when there is none. */
+uint8_t pci_find_cap(const struct pci_dev *d, uint8_t cap_id, uint8_t from);
+/* Memory + I/O decoding and bus mastering on. */
+void pci_enable(const struct pci_dev *d);
+
+/* ---- NIC drivers ---- */
+struct netif *virtio_net_probe(struct pci_dev *d);
+struct netif *e1000_probe(struct pci_dev *d);
+
+/* ---- scenarios (scenarios.c) ---- */
+void run_command_line(const char *cmdline) __attribute__((noreturn));
+
+#endif

@@ -1,0 +1,602 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""The test guest's scenarios as test cases, for any emulator.
+
+    test_scenarios.py --guest guest.elf --emulator qemu-tcg [CASE...]
+    test_scenarios.py --guest guest.elf --emulator kite --kite build/emulator/kite
+    test_scenarios.py --emulator qemu-kvm --list
+
+Without CASE every case applicable to the emulator runs. Under qemu-kvm the
+default is a representative subset (each boot costs ~8 s of SeaBIOS here);
+--all runs everything. Exit status 0 when all ran cases passed, 77 when all
+were skipped, 1 otherwise.
+"""
+
+import argparse
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
+
+SKIP = 77
+CASES = []
+
+
+class Skip(Exception):
+    pass
+
+
+class CaseFailure(Exception):
+    pass
+
+
+def case(name, nics=(None,), kvm=()):
+    """Registers a test case per NIC. 'kvm' names the NICs (None for
+    NIC-less cases) whose variant is in the KVM subset."""
+    def register(fn):
+        for nic in nics:
+            cid = name if nic is None else f'{name}-{nic}'
+            CASES.append((cid, fn, nic, nic in kvm))
+        return fn
+    return register
+
+
+def check(cond, what, res=None):
+    if not cond:
+        raise CaseFailure(what + ('\n' + res.describe() if res else ''))
+
+
+def expect_pass(res, name):
+    check(res.status == 'PASS', f'{name}: expected PASS', res)
+    check(res.exit_code == harness.EXIT_PASS,
+          f'{name}: expected exit status {harness.EXIT_PASS}', res)
+    check(res.name == name, f'KTEST line names {res.name!r}, expected {name!r}', res)
+
+
+def expect_fail(res, name, detail_re):
+    check(res.status == 'FAIL', f'{name}: expected FAIL', res)
+    check(res.exit_code == harness.EXIT_FAIL,
+          f'{name}: expected exit status {harness.EXIT_FAIL}', res)
+    check(re.search(detail_re, res.detail or ''),
+          f'{name}: FAIL detail does not match {detail_re!r}', res)
+
+
+class Ctx:
+    def __init__(self, emu, guest):
+        self.emu = emu
+        self.guest = guest
+
+    def run(self, scenario, **kw):
+        return harness.run_scenario(self.emu, self.guest, scenario, **kw)
+
+    def start(self, scenario, **kw):
+        return harness.GuestRun(self.emu, self.guest, scenario, **kw)
+
+
+class TcpService:
+    """A one-shot host TCP service on 127.0.0.1: reads one line, answers
+    'pong:<line>' and closes."""
+
+    def __init__(self):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.bind(('127.0.0.1', 0))
+        self.sock.listen(4)
+        self.sock.settimeout(90)
+        self.port = self.sock.getsockname()[1]
+        self.received = []
+        self.error = None
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self):
+        try:
+            # A guestfwd chardev connects when the emulator starts, long
+            # before the guest sends: serve connections until one has data.
+            while True:
+                conn, _ = self.sock.accept()
+                with conn:
+                    conn.settimeout(90)
+                    data = b''
+                    while not data.endswith(b'\n'):
+                        chunk = conn.recv(4096)
+                        if not chunk:
+                            break
+                        data += chunk
+                    if not data:
+                        continue
+                    line = data.decode('utf-8', 'replace').strip()
+                    self.received.append(line)
+                    conn.sendall(f'pong:{line}\n'.encode())
+                    return
+        except OSError as e:
+            self.error = e
+
+    def close(self):
+        self.sock.close()
+
+
+# ---- cases that need no network card ----
+
+@case('hello', kvm=(None,))
+def t_hello(ctx, nic):
+    res = ctx.run(['hello'])
+    expect_pass(res, 'hello')
+    check(re.search(r'\bcpl=3\b', res.detail), 'scenario did not run in ring 3', res)
+    check(res.lines and res.lines[0] == 'KTEST-START hello',
+          'first serial line is not KTEST-START hello', res)
+
+
+@case('spin')
+def t_spin(ctx, nic):
+    res = ctx.run(['spin', '1000000'])
+    expect_pass(res, 'spin')
+    m = re.search(r'iterations=(\d+) cycles=(\d+)', res.detail)
+    check(m and int(m.group(1)) == 1000000 and int(m.group(2)) > 0,
+          'spin did not report its iterations and a cycle count', res)
+
+
+@case('unknown-scenario')
+def t_unknown(ctx, nic):
+    res = ctx.run(['no-such-scenario', 'x'])
+    expect_fail(res, 'no-such-scenario', r"unknown scenario 'no-such-scenario'")
+
+
+@case('empty-command-line')
+def t_empty(ctx, nic):
+    res = ctx.run([])
+    expect_fail(res, 'none', r'empty command line')
+
+
+@case('bad-number')
+def t_bad_number(ctx, nic):
+    expect_fail(ctx.run(['spin', '12abc']), 'spin', r"bad iteration count '12abc'")
+
+
+@case('bad-address')
+def t_bad_address(ctx, nic):
+    expect_fail(ctx.run(['ping', '10.0.2.256']), 'ping', r"bad address '10\.0\.2\.256'")
+
+
+@case('bad-arg-count')
+def t_bad_arg_count(ctx, nic):
+    expect_fail(ctx.run(['tcp-connect', '10.0.2.2']), 'tcp-connect',
+                r'expected 3\.\.3 arguments, got 1: usage: tcp-connect ADDR PORT DATA')
+
+
+@case('bad-port')
+def t_bad_port(ctx, nic):
+    expect_fail(ctx.run(['tcp-echo-server', '70000']), 'tcp-echo-server',
+                r"bad port '70000' \(expected 1\.\.65535\)")
+
+
+FAULTS = {'pf': r'#PF vector 14 .*cr2 0x100000000000', 'ud': r'#UD vector 6',
+          'gp': r'#GP vector 13', 'de': r'#DE vector 0'}
+
+
+def fault_case(kind, kvm):
+    @case(f'fault-{kind}', kvm=(None,) if kvm else ())
+    def t_fault(ctx, nic):
+        res = ctx.run(['fault', kind])
+        expect_fail(res, 'fault', r'exception ' + FAULTS[kind])
+        check('cpl 3' in res.detail, 'the fault was not taken in ring 3', res)
+
+
+for _kind in FAULTS:
+    fault_case(_kind, _kind == 'gp')
+
+
+# ---- cases with a network card ----
+
+NICS = ('virtio', 'e1000')
+
+
+def parse_guest_pci(lines):
+    devs = {}
+    for line in lines:
+        m = re.match(r'^PCI (\w\w):(\w\w)\.(\d) (\w{4}):(\w{4}) class (\w{6})(.*)$', line)
+        if not m:
+            continue
+        bars = {}
+        for b in re.finditer(r'BAR(\d)=(io|mem|mem64)(pf)?:0x([0-9a-f]+)/0x([0-9a-f]+)',
+                             m.group(7)):
+            bars[int(b.group(1))] = ('io' if b.group(2) == 'io' else 'mem',
+                                     int(b.group(4), 16), int(b.group(5), 16))
+        devs[(int(m.group(1), 16), int(m.group(2), 16), int(m.group(3)))] = (
+            f'{m.group(4)}:{m.group(5)}', bars)
+    return devs
+
+
+def parse_info_pci(text):
+    devs = {}
+    cur = None
+    for line in text.splitlines():
+        m = re.match(r'^\s*Bus\s+(\d+), device\s+(\d+), function (\d+):', line)
+        if m:
+            cur = (int(m.group(1)), int(m.group(2)), int(m.group(3)))
+            devs[cur] = [None, {}]
+            continue
+        if cur is None:
+            continue
+        m = re.search(r'PCI device ([0-9a-f]{4}):([0-9a-f]{4})', line)
+        if m and devs[cur][0] is None:
+            devs[cur][0] = f'{m.group(1)}:{m.group(2)}'
+        m = re.match(r'^\s*BAR(\d): (?:32|64) bit (?:prefetchable )?memory at '
+                     r'(0x[0-9a-f]+) \[(0x[0-9a-f]+)\]', line)
+        if m and int(m.group(1)) < 6:
+            lo, hi = int(m.group(2), 16), int(m.group(3), 16)
+            devs[cur][1][int(m.group(1))] = ('mem', lo, hi - lo + 1)
+        m = re.match(r'^\s*BAR(\d): I/O at (0x[0-9a-f]+) \[(0x[0-9a-f]+)\]', line)
+        if m:
+            lo, hi = int(m.group(2), 16), int(m.group(3), 16)
+            devs[cur][1][int(m.group(1))] = ('io', lo, hi - lo + 1)
+    return {k: (v[0], v[1]) for k, v in devs.items()}
+
+
+@case('pci-list', NICS, kvm=('virtio',))
+def t_pci_list(ctx, nic):
+    with ctx.start(['pci-list', 'hold'], nic=nic, monitor=True) as run:
+        run.wait_for(r'^PCI-LIST-HOLD$')
+        info = run.hmp('info pci')
+        run.send_serial('\n')
+        res = run.result()
+    expect_pass(res, 'pci-list')
+    guest = parse_guest_pci(res.lines)
+    host = parse_info_pci(info)
+    check(host, f'could not parse the monitor\'s info pci:\n{info}')
+    want_id = harness.NIC_DEVICES[nic]
+    nic_ids = {'virtio-net-pci': ('1af4:1000', '1af4:1041'), 'e1000': ('8086:100e',)}[want_id]
+    check(any(d[0] in nic_ids for d in guest.values()), f'guest did not list the {nic} card', res)
+    check(set(guest) == set(host),
+          f'functions differ: guest {sorted(guest)} monitor {sorted(host)}', res)
+    for addr, (ident, bars) in host.items():
+        gident, gbars = guest[addr]
+        check(gident == ident, f'{addr}: guest says {gident}, monitor says {ident}', res)
+        check(gbars == bars, f'{addr}: BARs differ: guest {gbars} monitor {bars}', res)
+    check(re.search(rf'functions={len(host)}\b', res.detail), 'function count wrong', res)
+
+
+@case('pci-assign', NICS)
+def t_pci_assign(ctx, nic):
+    # The guest clears every BAR (as on a machine without firmware), assigns
+    # them itself, and must still reach the gateway through the card.
+    res = ctx.run(['pci-assign'], nic=nic)
+    expect_pass(res, 'pci-assign')
+    m = re.match(r'cleared=(\d+) gw=10\.0\.2\.2 rtt_us=\d+$', res.detail)
+    check(m and int(m.group(1)) > 0, 'no BAR was cleared, or no reply', res)
+    devs = parse_guest_pci(res.lines)
+    for addr, (ident, bars) in devs.items():
+        for kind, base, size in bars.values():
+            lo, hi = (0xc000, 0x10000) if kind == 'io' else (0xe0000000, 0xfe000000)
+            check(lo <= base and base + size <= hi and base % size == 0,
+                  f'{addr} BAR at {base:#x}/{size:#x} outside the guest\'s window', res)
+
+
+@case('dhcp', NICS)
+def t_dhcp(ctx, nic):
+    res = ctx.run(['dhcp'], nic=nic)
+    expect_pass(res, 'dhcp')
+    check(res.detail == 'addr=10.0.2.15 gw=10.0.2.2 dns=10.0.2.3',
+          'unexpected lease (slirp hands out 10.0.2.15/gw 10.0.2.2/dns 10.0.2.3)', res)
+    check(any(re.match(r'^netif: ', line) for line in res.lines), 'no netif: line', res)
+
+
+@case('ping', NICS, kvm=('virtio',))
+def t_ping(ctx, nic):
+    res = ctx.run(['ping', '10.0.2.2', '3'], nic=nic)
+    expect_pass(res, 'ping')
+    check(re.match(r'dst=10\.0\.2\.2 replies=3/3 ', res.detail), 'not every ping answered', res)
+
+
+@case('ping-unreachable', ('virtio',))
+def t_ping_unreachable(ctx, nic):
+    # restrict=on: slirp answers nothing outside, so the echo must time out.
+    res = ctx.run(['ping', '10.0.2.77', '1'], nic=nic, netdev_opts=['restrict=on'])
+    expect_fail(res, 'ping', r'dst=10\.0\.2\.77 replies=0/1')
+
+
+@case('tcp-echo-server', NICS, kvm=NICS)
+def t_tcp_echo_server(ctx, nic):
+    port = harness.free_port()
+    fwd = f'hostfwd=tcp:127.0.0.1:{port}-:{port}'
+    with ctx.start(['tcp-echo-server', str(port)], nic=nic, netdev_opts=[fwd]) as run:
+        run.wait_for(rf'^LISTEN {port}$')
+        with socket.create_connection(('127.0.0.1', port), timeout=30) as s:
+            s.settimeout(30)
+            sent = b'hello kite\nsecond line\n'
+            s.sendall(sent)
+            got = b''
+            while len(got) < len(sent):
+                chunk = s.recv(4096)
+                if not chunk:
+                    break
+                got += chunk
+            s.sendall(b'quit\n')
+            rest = b''
+            while True:
+                chunk = s.recv(4096)
+                if not chunk:
+                    break
+                rest += chunk
+        res = run.result()
+    check(got == sent, f'echo mismatch: sent {sent!r} got {got!r}', res)
+    check(rest == b'quit\n', f'quit line not echoed before close: {rest!r}', res)
+    expect_pass(res, 'tcp-echo-server')
+    check(res.detail == f'bytes={len(sent) + 5} end=quit', 'unexpected byte count', res)
+
+
+def tcp_connect_case(ctx, nic, via_guestfwd):
+    svc = TcpService()
+    try:
+        if via_guestfwd:
+            opts = [f'guestfwd=tcp:10.0.2.100:8080-tcp:127.0.0.1:{svc.port}']
+            target = ['10.0.2.100', '8080']
+        else:
+            opts = []
+            target = ['10.0.2.2', str(svc.port)]
+        token = f'from-guest-{nic}'
+        res = ctx.run(['tcp-connect'] + target + [token], nic=nic, netdev_opts=opts)
+    finally:
+        svc.close()
+    expect_pass(res, 'tcp-connect')
+    check(svc.received == [token], f'host service received {svc.received!r}', res)
+    check(res.detail == f'reply=pong:{token}', 'guest did not read the reply', res)
+
+
+@case('tcp-connect-gw', NICS, kvm=NICS)
+def t_tcp_connect_gw(ctx, nic):
+    tcp_connect_case(ctx, nic, via_guestfwd=False)
+
+
+@case('tcp-connect-guestfwd', NICS)
+def t_tcp_connect_guestfwd(ctx, nic):
+    tcp_connect_case(ctx, nic, via_guestfwd=True)
+
+
+@case('tcp-connect-refused', ('virtio',))
+def t_tcp_connect_refused(ctx, nic):
+    port = harness.free_port()  # nothing listens there
+    res = ctx.run(['tcp-connect', '10.0.2.2', str(port), 'x'], nic=nic)
+    expect_fail(res, 'tcp-connect', rf'connect to 10\.0\.2\.2:{port} failed')
+
+
+class Dnsmasq:
+    """dnsmasq answering kite.test with 10.9.8.7 and nothing else."""
+
+    def __init__(self, port):
+        exe = shutil.which('dnsmasq') or '/usr/sbin/dnsmasq'
+        if not os.path.exists(exe):
+            raise Skip('dnsmasq is not installed')
+        self.proc = subprocess.Popen(
+            [exe, '--no-daemon', '--conf-file=/dev/null', f'--port={port}',
+             '--listen-address=127.0.0.1', '--bind-interfaces', '--no-resolv', '--no-hosts',
+             '--user=root', '--pid-file=', '--address=/kite.test/10.9.8.7'],
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        # Ready once it answers: probe with a query of our own.
+        deadline = time.monotonic() + 10
+        while not self._answers(port):
+            if time.monotonic() > deadline or self.proc.poll() is not None:
+                out = self.stop()
+                raise CaseFailure(f'dnsmasq did not come up: {out}')
+            time.sleep(0.05)
+
+    @staticmethod
+    def _answers(port):
+        query = (b'\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00'
+                 b'\x04kite\x04test\x00\x00\x01\x00\x01')
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.settimeout(0.2)
+            try:
+                s.sendto(query, ('127.0.0.1', port))
+                return s.recv(512)[:2] == b'\x12\x34'
+            except OSError:
+                return False
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+        try:
+            out, _ = self.proc.communicate(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            out, _ = self.proc.communicate()
+        return out.decode('utf-8', 'replace')
+
+
+@case('dns', NICS)
+def t_dns(ctx, nic):
+    # Our own resolver on a free host port, reached through the gateway.
+    port = harness.free_port(socket.SOCK_DGRAM)
+    dns = Dnsmasq(port)
+    try:
+        res = ctx.run(['dns', 'kite.test', f'10.0.2.2:{port}'], nic=nic)
+    finally:
+        dns.stop()
+    expect_pass(res, 'dns')
+    check(res.detail == f'name=kite.test addr=10.9.8.7 server=10.0.2.2:{port}',
+          'wrong answer', res)
+
+
+def bind_resolver_to_loopback():
+    """Runs inside fresh mount and network namespaces (made by unshare(1)):
+    points /etc/resolv.conf at 127.0.0.1, so that slirp's built-in DNS
+    proxy (10.0.2.3) forwards to a resolver on 127.0.0.1:53 that nothing
+    else on the host can see or collide with."""
+    conf = tempfile.NamedTemporaryFile('w', prefix='kite-resolv-', delete=False)
+    conf.write('nameserver 127.0.0.1\n')
+    conf.close()
+    try:
+        target = os.path.realpath('/etc/resolv.conf')
+        subprocess.run(['mount', '--bind', conf.name, target], check=True)
+        subprocess.run(['ip', 'link', 'set', 'lo', 'up'], check=True)
+    finally:
+        os.unlink(conf.name)  # the bind mount keeps the file alive
+
+
+def dns_slirp_proxy_inner(ctx, nic):
+    bind_resolver_to_loopback()
+    dns = Dnsmasq(53)
+    try:
+        res = ctx.run(['dns', 'kite.test'], nic=nic)
+    finally:
+        dns.stop()
+    expect_pass(res, 'dns')
+    check(res.detail == 'name=kite.test addr=10.9.8.7 server=10.0.2.3:53', 'wrong answer', res)
+
+
+@case('dns-slirp-proxy', ('virtio',))
+def t_dns_slirp_proxy(ctx, nic):
+    if os.geteuid() != 0 or not shutil.which('unshare'):
+        raise Skip('needs root and unshare(1) for private namespaces')
+    binary = ['--kite' if ctx.emu.kind == 'kite' else '--qemu', ctx.emu.binary]
+    cmd = ['unshare', '--mount', '--net', '--', sys.executable, os.path.abspath(__file__),
+           '--netns-inner', '--guest', str(ctx.guest), '--emulator', ctx.emu.kind] + binary + [
+           f'dns-slirp-proxy-{nic}']
+    try:
+        p = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, timeout=300)
+    except subprocess.TimeoutExpired:
+        raise CaseFailure('the namespaced run did not finish within 300 s') from None
+    out = (p.stdout + p.stderr).decode('utf-8', 'replace')
+    if p.returncode == SKIP:
+        raise Skip(out.strip())
+    check(p.returncode == 0, f'namespaced run failed (exit {p.returncode}):\n{out}')
+
+
+NETNS_INNER = {'dns-slirp-proxy': dns_slirp_proxy_inner}
+
+
+@case('udp-blast', NICS)
+def t_udp_blast(ctx, nic):
+    sink = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sink.bind(('127.0.0.1', 0))
+    sink.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+    port = sink.getsockname()[1]
+    count, size = 500, 512
+    got = []
+    stop = threading.Event()
+
+    def drain():
+        sink.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                got.append(sink.recv(2048))
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+
+    t = threading.Thread(target=drain, daemon=True)
+    t.start()
+    try:
+        res = ctx.run(['udp-blast', '10.0.2.2', str(port), str(count), str(size)], nic=nic)
+        time.sleep(0.3)
+    finally:
+        stop.set()
+        t.join()
+        sink.close()
+    expect_pass(res, 'udp-blast')
+    check(re.match(rf'sent={count} size={size} .*frames_per_s=\d+', res.detail),
+          'no rate reported', res)
+    pattern = bytes(i & 0xff for i in range(size))
+    # slirp may drop under load; what arrives must be intact.
+    check(got, 'no datagram reached the host', res)
+    check(all(d == pattern for d in got), 'a datagram arrived corrupted', res)
+    print(f'  host received {len(got)}/{count} datagrams')
+
+
+@case('link-watch', NICS)
+def t_link_watch(ctx, nic):
+    with ctx.start(['link-watch', '60', '2'], nic=nic, monitor=True) as run:
+        run.wait_for(r'^LINK-READY up$')
+        run.hmp('set_link n0 off')
+        run.wait_for(r'^LINK down$', timeout=20)
+        run.hmp('set_link n0 on')
+        run.wait_for(r'^LINK up$', timeout=20)
+        res = run.result()
+    expect_pass(res, 'link-watch')
+    check(res.detail == 'changes=2 link=up', 'unexpected link history', res)
+
+
+def selected_cases(emulator, run_all):
+    for cid, fn, nic, in_kvm in CASES:
+        if emulator == 'qemu-kvm' and not run_all and not in_kvm:
+            continue
+        yield cid, fn, nic
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument('--emulator', choices=harness.EMULATORS, default='qemu-tcg')
+    ap.add_argument('--kite', help='path of the kite binary (with --emulator kite)')
+    ap.add_argument('--qemu', help='path of qemu-system-x86_64')
+    ap.add_argument('--guest', help='path of guest.elf')
+    ap.add_argument('--list', action='store_true', help='print the case names and exit')
+    ap.add_argument('--all', action='store_true', help='under qemu-kvm, run every case')
+    ap.add_argument('--netns-inner', action='store_true', help=argparse.SUPPRESS)
+    ap.add_argument('cases', nargs='*')
+    args = ap.parse_args()
+
+    selected = list(selected_cases(args.emulator, args.all))
+    if args.list:
+        for cid, _, _ in selected:
+            print(cid)
+        return 0
+    if not args.guest:
+        ap.error('--guest is required')
+    if args.netns_inner:
+        # The inside of a case that runs in private namespaces.
+        selected = []
+        for c in args.cases:
+            base, _, nic = c.rpartition('-')
+            if base not in NETNS_INNER:
+                ap.error(f'unknown namespaced case {c!r}')
+            selected.append((c, NETNS_INNER[base], nic))
+    elif args.cases:
+        known = {cid: (cid, fn, nic) for cid, fn, nic, _ in CASES}
+        unknown = [c for c in args.cases if c not in known]
+        if unknown:
+            ap.error(f'unknown case(s): {", ".join(unknown)}')
+        selected = [known[c] for c in args.cases]
+    if args.emulator == 'kite':
+        if not args.kite:
+            ap.error('--emulator kite needs --kite PATH')
+        binary = args.kite
+    else:
+        binary = args.qemu
+    if args.emulator in ('qemu-kvm', 'kite') and not harness.kvm_usable():
+        print('SKIP: /dev/kvm is not usable')
+        return SKIP
+    emu = harness.Emulator(args.emulator, binary)
+    ctx = Ctx(emu, os.path.abspath(args.guest))
+
+    passed = failed = skipped = 0
+    for cid, fn, nic in selected:
+        t0 = time.monotonic()
+        try:
+            fn(ctx, nic)
+        except Skip as e:
+            skipped += 1
+            print(f'case {cid} [{emu}]: SKIP ({e})')
+            continue
+        except (CaseFailure, harness.HarnessError, OSError) as e:
+            failed += 1
+            print(f'case {cid} [{emu}]: FAIL ({time.monotonic() - t0:.1f} s)\n{e}')
+            continue
+        passed += 1
+        print(f'case {cid} [{emu}]: PASS ({time.monotonic() - t0:.1f} s)')
+    print(f'{passed} passed, {failed} failed, {skipped} skipped')
+    if failed:
+        return 1
+    return SKIP if skipped and not passed else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
