@@ -39,6 +39,16 @@ static struct ml_timer *timers;
 static bool quit_requested;
 static pthread_mutex_t call_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct thread_call *calls, **calls_tail = &calls;
+static pthread_t main_thread;
+static ml_cb hook_before_wait, hook_after_wait;
+static void *hook_opaque;
+
+void ml_set_poll_hooks(ml_cb before_wait, ml_cb after_wait, void *opaque)
+{
+	hook_before_wait = before_wait;
+	hook_after_wait = after_wait;
+	hook_opaque = opaque;
+}
 
 int64_t ml_now_ns(void)
 {
@@ -71,6 +81,7 @@ int ml_init(void)
 {
 	if (epfd >= 0)
 		return 0;
+	main_thread = pthread_self();
 	epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (epfd < 0)
 		return -errno;
@@ -143,6 +154,14 @@ ml_timer *ml_timer_new(ml_cb cb, void *opaque)
 void ml_timer_mod(ml_timer *t, int64_t when_ns)
 {
 	t->when_ns = when_ns;
+	/* Armed from a vCPU thread (under kite's lock) while the main loop
+	 * sleeps with an older timeout: wake it so it recomputes. */
+	if (wake_fd >= 0 && !pthread_equal(pthread_self(), main_thread)) {
+		uint64_t one = 1;
+		if (write(wake_fd, &one, sizeof(one)) < 0) {
+			/* saturated: a wake-up is already pending */
+		}
+	}
 }
 
 void ml_timer_del(ml_timer *t)
@@ -213,7 +232,12 @@ bool ml_iterate(int timeout_ms)
 	struct epoll_event evs[64];
 	if (quit_requested)
 		return false;
-	int n = epoll_wait(epfd, evs, 64, next_timeout_ms(timeout_ms));
+	int wait_ms = next_timeout_ms(timeout_ms);
+	if (hook_before_wait)
+		hook_before_wait(hook_opaque);
+	int n = epoll_wait(epfd, evs, 64, wait_ms);
+	if (hook_after_wait)
+		hook_after_wait(hook_opaque);
 	for (int i = 0; i < n; i++) {
 		int fd = evs[i].data.fd;
 		/* An earlier callback in this batch may have removed this fd. */

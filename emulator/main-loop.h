@@ -40,4 +40,8 @@ bool ml_iterate(int timeout_ms);
 void ml_run(void);
 void ml_quit(void);
 
+/* Called around the blocking epoll_wait() of ml_iterate(): kite drops its
+ * big lock while the main loop sleeps and takes it back to dispatch. */
+void ml_set_poll_hooks(ml_cb before_wait, ml_cb after_wait, void *opaque);
+
 #endif

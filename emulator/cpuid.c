@@ -1,0 +1,156 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * CPUID for the vCPUs: "host" passes through what KVM supports; the
+ * baseline models (qemu64, kvm64, ...) mask it down to a conservative
+ * x86-64 feature set so a guest sees the same CPU on any host.
+ */
+#include "kvm.h"
+
+#include <errno.h>
+#include <glib/gi18n.h>
+#include <linux/kvm.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+
+#include "error.h"
+
+struct cpu_model {
+	const char *name;
+	const char *desc;
+	bool baseline;
+	uint32_t leaf1_edx, leaf1_ecx;
+	uint32_t ext1_edx, ext1_ecx;
+};
+
+/* Feature bits: leaf 1 EDX fpu vme de pse tsc msr pae mce cx8 apic sep mtrr
+ * pge mca cmov pat pse36 clflush mmx fxsr sse sse2; ECX sse3 cx16 x2apic
+ * hypervisor (plus popcnt for kvm64's successors). Extended leaf
+ * 0x80000001: EDX syscall nx lm, ECX lahf_lm. */
+#define BASE_EDX   0x0789fbffu
+#define QEMU64_ECX ((1u << 0) | (1u << 13) | (1u << 21) | (1u << 31))
+#define EXT_EDX	   ((1u << 11) | (1u << 20) | (1u << 29))
+#define EXT_ECX	   (1u << 0)
+
+static const struct cpu_model models[] = {
+    {"host", "KVM processor with all supported host features", false, 0, 0, 0, 0},
+    {"max", "Enables all features supported by the accelerator in the current host", false, 0, 0, 0,
+     0},
+    {"qemu64", "QEMU Virtual CPU version 2.5+", true, BASE_EDX, QEMU64_ECX, EXT_EDX, EXT_ECX},
+    {"kvm64", "Common KVM processor", true, BASE_EDX, QEMU64_ECX, EXT_EDX, EXT_ECX},
+    {"base", "base CPU model type with no features enabled", true, BASE_EDX,
+     (1u << 31) | (1u << 21), EXT_EDX, 0},
+};
+
+static const struct cpu_model *find_model(const char *name)
+{
+	for (size_t i = 0; i < G_N_ELEMENTS(models); i++)
+		if (!strcmp(models[i].name, name))
+			return &models[i];
+	return NULL;
+}
+
+bool cpuid_model_known(const char *model)
+{
+	return find_model(model) != NULL;
+}
+
+void cpuid_list_models(void)
+{
+	printf(_("Available CPUs:\n"));
+	for (size_t i = 0; i < G_N_ELEMENTS(models); i++)
+		printf("x86 %-16s  %s\n", models[i].name, models[i].desc);
+}
+
+static unsigned bits_for(unsigned n)
+{
+	unsigned b = 0;
+	while ((1u << b) < n)
+		b++;
+	return b;
+}
+
+struct kvm_cpuid2 *cpuid_build(int kvm_fd, const char *model_name, unsigned idx, unsigned n,
+			       GError **err)
+{
+	const struct cpu_model *model = find_model(model_name);
+	if (!model) {
+		g_set_error(err, KITE_ERROR, KITE_ERR_GENERIC, _("unable to find CPU model '%s'"),
+			    model_name);
+		return NULL;
+	}
+	unsigned nent = 100;
+	struct kvm_cpuid2 *cpuid;
+	for (;;) {
+		cpuid = g_malloc0(sizeof(*cpuid) + nent * sizeof(struct kvm_cpuid_entry2));
+		cpuid->nent = nent;
+		if (ioctl(kvm_fd, KVM_GET_SUPPORTED_CPUID, cpuid) == 0)
+			break;
+		int e = errno;
+		g_free(cpuid);
+		if (e != E2BIG || nent > 4000) {
+			g_set_error(err, KITE_ERROR, KITE_ERR_GENERIC,
+				    _("KVM_GET_SUPPORTED_CPUID failed: %s"), g_strerror(e));
+			return NULL;
+		}
+		nent *= 2;
+	}
+	unsigned core_bits = bits_for(n);
+	for (unsigned i = 0; i < cpuid->nent; i++) {
+		struct kvm_cpuid_entry2 *e = &cpuid->entries[i];
+		switch (e->function) {
+		case 1:
+			/* APIC id and logical processor count */
+			e->ebx = (e->ebx & 0x0000ffff) | (idx << 24) | ((n & 0xff) << 16);
+			if (n > 1)
+				e->edx |= 1u << 28; /* HTT: more than one logical CPU */
+			e->ecx |= 1u << 31;	    /* hypervisor */
+			if (model->baseline) {
+				e->edx &= model->leaf1_edx | (n > 1 ? 1u << 28 : 0);
+				e->ecx &= model->leaf1_ecx;
+			}
+			break;
+		case 4:
+			e->eax = (e->eax & 0x3ff) | ((n - 1) << 26);
+			if (model->baseline && e->index > 0) {
+				/* keep L1 only: a conservative, stable cache list */
+				e->eax &= ~0x1fu;
+			}
+			break;
+		case 7:
+		case 0xd:
+		case 0x14:
+		case 0x12:
+			if (model->baseline)
+				e->eax = e->ebx = e->ecx = e->edx = 0;
+			break;
+		case 0xb:
+		case 0x1f:
+			e->edx = idx;
+			if (e->index == 0) {
+				e->eax = 0;
+				e->ebx = 1;
+				e->ecx = 0x100;
+			} else if (e->index == 1) {
+				e->eax = core_bits;
+				e->ebx = n;
+				e->ecx = 0x201;
+			} else {
+				e->eax = e->ebx = 0;
+				e->ecx = e->index;
+			}
+			break;
+		case 0x80000001:
+			if (model->baseline) {
+				e->edx &= model->ext1_edx | model->leaf1_edx;
+				e->ecx &= model->ext1_ecx;
+			}
+			break;
+		case 0x80000008:
+			e->ecx = (e->ecx & ~0xffu) | ((n - 1) & 0xff);
+			break;
+		}
+	}
+	return cpuid;
+}

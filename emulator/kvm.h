@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The KVM virtual machine and its vCPU threads (kvm.c, cpuid.c). */
+#ifndef KITE_KVM_H
+#define KITE_KVM_H
+
+#include <glib.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+struct kvm_cpuid2;
+
+/* How the boot code wants the BSP started. */
+enum boot_mode {
+	BOOT_MODE_PM32,	  /* PVH: flat 32-bit protected mode, paging off */
+	BOOT_MODE_LONG64, /* Linux 64-bit boot protocol: identity paging on */
+};
+struct boot_entry {
+	enum boot_mode mode;
+	uint64_t rip, rbx, rsi, rsp;
+};
+
+int kvm_init(GError **err);
+int kvm_vm_fd(void);
+int kvm_map_ram(GError **err);
+int kvm_create_vcpus(unsigned n, const char *cpu_model, GError **err);
+/* Program the BSP from the boot entry and put APs in wait-for-SIPI. */
+int kvm_reset_vcpus(const struct boot_entry *entry, GError **err);
+void kvm_start_vcpus(void);
+
+/* Pause all vCPUs and wait until none runs guest code (caller holds the
+ * kite lock), and let them run again. */
+void kvm_pause_vcpus(void);
+void kvm_resume_vcpus(void);
+/* Called by a vCPU thread that must not re-enter the guest (shutdown,
+ * reset): it parks until kvm_resume_vcpus(). */
+void kvm_park_self(void);
+
+unsigned kvm_vcpu_count(void);
+int kvm_vcpu_thread_id(unsigned index); /* host thread id (0 before it started) */
+
+/* `info registers`: pauses the vCPUs briefly when they run. */
+void kvm_info_registers(GString *out);
+
+void kvm_irq_line(unsigned gsi, int level);
+void kvm_signal_msi(uint64_t address, uint32_t data);
+/* Register (or with deassign, remove) an ioeventfd on an MMIO address. */
+int kvm_ioeventfd(uint64_t addr, unsigned len, bool datamatch, uint64_t data, int fd,
+		  bool deassign);
+/* Save/restore in-kernel irqchip and PIT state for system_reset. */
+void kvm_irqchip_reset(void);
+
+/* cpuid.c: build the CPUID table for one vCPU. NULL with err set when the
+ * model is unknown. */
+struct kvm_cpuid2 *cpuid_build(int kvm_fd, const char *model, unsigned vcpu_index,
+			       unsigned nr_vcpus, GError **err);
+bool cpuid_model_known(const char *model);
+void cpuid_list_models(void);
+
+#endif
