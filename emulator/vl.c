@@ -43,6 +43,7 @@
 
 #ifdef KITE_HAVE_NET
 #include "net/net-cmdline.h"
+#include "net/net.h"
 #endif
 
 void acpi_pm_init(void);
@@ -190,6 +191,11 @@ bool kite_daemonize_requested(void)
 
 static void cleanup(void)
 {
+#ifdef KITE_HAVE_NET
+	/* before the chardevs: downscripts run and taps go while guestfwd
+	 * chardevs still exist */
+	net_cleanup_all();
+#endif
 	chardev_cleanup_all();
 	qtest_cleanup();
 	if (pidfile_path)

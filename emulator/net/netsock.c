@@ -1,0 +1,487 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "netsock.h"
+#include "opts.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <glib/gi18n.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "../main-loop.h"
+
+#define RBUF_SIZE (NET_MAX_FRAME + 4)
+
+struct NetSock {
+	NetClient *nc;
+	int fd;	       /* connected stream or datagram socket, -1 when none */
+	int listen_fd; /* stream server, -1 otherwise */
+	bool dgram;
+	bool connecting;
+	bool reading_paused;
+	struct sockaddr_storage dest;
+	socklen_t destlen;
+	NetFramer framer;
+	uint8_t *rbuf; /* bytes read but not yet deframed (stream) */
+	size_t rpos, rlen;
+	GByteArray *wbuf; /* stream bytes the socket did not take yet */
+	char *prefix;	  /* "socket: " for -netdev socket, "" otherwise */
+	char *listen_info;
+};
+
+static void sock_event(int fd, uint32_t events, void *opaque);
+
+char *netsock_addr_str(const struct sockaddr *sa, socklen_t len)
+{
+	char host[NI_MAXHOST], serv[NI_MAXSERV];
+	if (sa->sa_family == AF_UNIX) {
+		const struct sockaddr_un *un = (const void *)sa;
+		if (len <= offsetof(struct sockaddr_un, sun_path))
+			return g_strdup("");
+		return g_strndup(un->sun_path, len - offsetof(struct sockaddr_un, sun_path));
+	}
+	if (getnameinfo(sa, len, host, sizeof(host), serv, sizeof(serv),
+			NI_NUMERICHOST | NI_NUMERICSERV))
+		return g_strdup("?");
+	return g_strdup_printf("%s:%s", host, serv);
+}
+
+int netsock_parse_inet(const char *str, struct sockaddr_storage *ss, socklen_t *len, bool resolve,
+		       GError **err)
+{
+	const char *colon = strrchr(str, ':');
+	if (!colon) {
+		g_set_error(err, KITE_NET_ERROR, 0,
+			    _("host address '%s' doesn't contain ':' separating host from port"),
+			    str);
+		return -1;
+	}
+	g_autofree char *host = g_strndup(str, colon - str);
+	const char *port = colon + 1;
+	char *end;
+	long p = strtol(port, &end, 10);
+	if (!*port || *end || p < 0 || p > 65535) {
+		g_set_error(err, KITE_NET_ERROR, 0, _("port number '%s' is invalid"), port);
+		return -1;
+	}
+	struct sockaddr_in *in = (struct sockaddr_in *)ss;
+	memset(ss, 0, sizeof(*ss));
+	in->sin_family = AF_INET;
+	in->sin_port = htons((uint16_t)p);
+	if (!*host) {
+		in->sin_addr.s_addr = htonl(INADDR_ANY);
+	} else if (inet_pton(AF_INET, host, &in->sin_addr) != 1 && resolve) {
+		struct addrinfo hints = {.ai_family = AF_INET}, *res;
+		if (getaddrinfo(host, NULL, &hints, &res) != 0) {
+			g_set_error(err, KITE_NET_ERROR, 0, _("can't resolve host '%s'"), host);
+			return -1;
+		}
+		in->sin_addr = ((struct sockaddr_in *)res->ai_addr)->sin_addr;
+		freeaddrinfo(res);
+	}
+	*len = sizeof(*in);
+	return 0;
+}
+
+static void set_info(NetSock *s, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+static void set_info(NetSock *s, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	g_autofree char *text = g_strdup_vprintf(fmt, ap);
+	va_end(ap);
+	net_client_set_info(s->nc, "%s%s", *text ? s->prefix : "", text);
+}
+
+static void update_events(NetSock *s)
+{
+	if (s->fd < 0)
+		return;
+	uint32_t ev = 0;
+	if (!s->reading_paused)
+		ev |= EPOLLIN;
+	if (s->connecting || (s->wbuf && s->wbuf->len))
+		ev |= EPOLLOUT;
+	ml_mod_fd(s->fd, ev);
+}
+
+static void drop_connection(NetSock *s, const char *why)
+{
+	if (s->fd < 0)
+		return;
+	if (why)
+		g_printerr(_("kite: network backend %s: %s\n"), s->nc->name, why);
+	ml_del_fd(s->fd);
+	close(s->fd);
+	s->fd = -1;
+	s->connecting = false;
+	s->reading_paused = false;
+	s->rpos = s->rlen = 0;
+	net_framer_reset(&s->framer);
+	if (s->wbuf)
+		g_byte_array_set_size(s->wbuf, 0);
+	/* Frames waiting for this link are lost with it, as on a real cable. */
+	net_client_purge_queue(s->nc);
+	if (s->listen_fd >= 0) {
+		set_info(s, "%s", s->listen_info ? s->listen_info : "");
+		ml_add_fd(s->listen_fd, EPOLLIN, sock_event, s);
+	} else {
+		set_info(s, "%s", "");
+	}
+}
+
+/* Deframe what was read, as long as the peer can take frames. */
+static void process_rbuf(NetSock *s)
+{
+	while (s->fd >= 0 && s->rpos < s->rlen) {
+		if (!net_peer_can_accept(s->nc)) {
+			s->reading_paused = true;
+			update_events(s);
+			return;
+		}
+		const uint8_t *frame;
+		size_t flen;
+		ssize_t n = net_framer_feed(&s->framer, s->rbuf + s->rpos, s->rlen - s->rpos,
+					    &frame, &flen);
+		if (n < 0) {
+			g_autofree char *why = g_strdup_printf(
+			    _("peer sent an invalid frame length %zu (allowed 1..%d); "
+			      "connection dropped"),
+			    flen, NET_MAX_FRAME);
+			drop_connection(s, why);
+			return;
+		}
+		s->rpos += n;
+		if (frame)
+			net_send(s->nc, frame, flen);
+	}
+	s->rpos = s->rlen = 0;
+	if (s->reading_paused) {
+		s->reading_paused = false;
+		update_events(s);
+	}
+}
+
+static void read_stream(NetSock *s)
+{
+	ssize_t n = read(s->fd, s->rbuf, RBUF_SIZE);
+	if (n == 0) {
+		drop_connection(s, _("peer closed the connection"));
+		return;
+	}
+	if (n < 0) {
+		if (errno == EAGAIN || errno == EINTR)
+			return;
+		g_autofree char *why = g_strdup_printf(_("read failed: %s"), g_strerror(errno));
+		drop_connection(s, why);
+		return;
+	}
+	s->rpos = 0;
+	s->rlen = (size_t)n;
+	process_rbuf(s);
+}
+
+static void read_dgram(NetSock *s)
+{
+	for (int i = 0; i < 64; i++) {
+		if (!net_peer_can_accept(s->nc)) {
+			/* Datagrams wait in the kernel until the guest catches up. */
+			s->reading_paused = true;
+			update_events(s);
+			return;
+		}
+		ssize_t n = recv(s->fd, s->rbuf, RBUF_SIZE, MSG_DONTWAIT);
+		if (n < 0)
+			return;
+		if (n > 0)
+			net_send(s->nc, s->rbuf, n);
+	}
+}
+
+static void flush_wbuf(NetSock *s)
+{
+	while (s->wbuf->len) {
+		ssize_t n = send(s->fd, s->wbuf->data, s->wbuf->len, MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EINTR)
+				break;
+			g_autofree char *why =
+			    g_strdup_printf(_("write failed: %s"), g_strerror(errno));
+			drop_connection(s, why);
+			return;
+		}
+		g_byte_array_remove_range(s->wbuf, 0, (guint)n);
+	}
+	update_events(s);
+	if (!s->wbuf->len)
+		net_client_flush_queue(s->nc);
+}
+
+static void accept_peer(NetSock *s)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	int fd = accept4(s->listen_fd, (struct sockaddr *)&ss, &len, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	if (fd < 0)
+		return;
+	/* One peer at a time, as QEMU: the next is taken after this one goes. */
+	ml_del_fd(s->listen_fd);
+	s->fd = fd;
+	net_framer_reset(&s->framer);
+	ml_add_fd(fd, EPOLLIN, sock_event, s);
+	g_autofree char *peer = netsock_addr_str((struct sockaddr *)&ss, len);
+	set_info(s, "connection from %s", peer);
+	g_printerr(_("kite: network backend %s: connection from %s\n"), s->nc->name, peer);
+}
+
+static void sock_event(int fd, uint32_t events, void *opaque)
+{
+	NetSock *s = opaque;
+	if (fd == s->listen_fd) {
+		accept_peer(s);
+		return;
+	}
+	if (s->connecting && (events & (EPOLLOUT | EPOLLERR | EPOLLHUP))) {
+		int e = 0;
+		socklen_t l = sizeof(e);
+		getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &l);
+		s->connecting = false;
+		if (e) {
+			g_autofree char *why =
+			    g_strdup_printf(_("connect failed: %s"), g_strerror(e));
+			drop_connection(s, why);
+			return;
+		}
+		update_events(s);
+		net_client_flush_queue(s->nc);
+		return;
+	}
+	if (events & EPOLLOUT && s->wbuf)
+		flush_wbuf(s);
+	if (s->fd < 0)
+		return;
+	if (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
+		if (s->dgram)
+			read_dgram(s);
+		else
+			read_stream(s);
+	}
+}
+
+static ssize_t sock_receive(NetClient *nc, const struct iovec *iov, int iovcnt)
+{
+	NetSock *s = nc->opaque;
+	size_t len = net_iov_size(iov, iovcnt);
+	if (s->fd < 0)
+		return -1; /* nobody on the other end: the frame is dropped */
+	if (s->dgram) {
+		struct msghdr mh = {
+		    .msg_iov = (struct iovec *)iov,
+		    .msg_iovlen = iovcnt,
+		    .msg_name = s->destlen ? &s->dest : NULL,
+		    .msg_namelen = s->destlen,
+		};
+		if (sendmsg(s->fd, &mh, MSG_DONTWAIT) < 0)
+			return -1;
+		return len;
+	}
+	if (s->connecting || s->wbuf->len)
+		return 0;
+	uint8_t hdr[4] = {len >> 24, len >> 16, len >> 8, len};
+	struct iovec v[65];
+	int n = 0;
+	v[n++] = (struct iovec){hdr, 4};
+	for (int i = 0; i < iovcnt && n < (int)G_N_ELEMENTS(v); i++)
+		v[n++] = iov[i];
+	struct msghdr mh = {.msg_iov = v, .msg_iovlen = n};
+	ssize_t sent = sendmsg(s->fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
+	if (sent < 0) {
+		if (errno != EAGAIN && errno != EINTR) {
+			g_autofree char *why =
+			    g_strdup_printf(_("write failed: %s"), g_strerror(errno));
+			drop_connection(s, why);
+			return -1;
+		}
+		sent = 0;
+	}
+	/* Keep the unsent tail so the stream never carries half a frame. */
+	size_t skip = (size_t)sent;
+	for (int i = 0; i < n; i++) {
+		if (skip >= v[i].iov_len) {
+			skip -= v[i].iov_len;
+			continue;
+		}
+		g_byte_array_append(s->wbuf, (uint8_t *)v[i].iov_base + skip,
+				    (guint)(v[i].iov_len - skip));
+		skip = 0;
+	}
+	if (s->wbuf->len)
+		update_events(s);
+	return len;
+}
+
+static bool sock_can_receive(NetClient *nc)
+{
+	NetSock *s = nc->opaque;
+	/* Unconnected: accept and drop, so a hub is not held back. */
+	return s->fd < 0 || s->dgram || (!s->connecting && !s->wbuf->len);
+}
+
+static void sock_drained(NetClient *nc)
+{
+	NetSock *s = nc->opaque;
+	if (!s->reading_paused || s->fd < 0)
+		return;
+	if (s->dgram) {
+		s->reading_paused = false;
+		update_events(s);
+	} else {
+		process_rbuf(s);
+	}
+}
+
+static void sock_cleanup(NetClient *nc)
+{
+	NetSock *s = nc->opaque;
+	if (s->fd >= 0) {
+		ml_del_fd(s->fd);
+		close(s->fd);
+	}
+	if (s->listen_fd >= 0) {
+		ml_del_fd(s->listen_fd);
+		close(s->listen_fd);
+	}
+	g_free(s->rbuf);
+	if (s->wbuf)
+		g_byte_array_free(s->wbuf, TRUE);
+	g_free(s->prefix);
+	g_free(s->listen_info);
+	g_free(s);
+}
+
+static const NetClientOps sock_ops = {
+    .receive = sock_receive,
+    .can_receive = sock_can_receive,
+    .peer_queue_drained = sock_drained,
+    .cleanup = sock_cleanup,
+};
+
+NetSock *netsock_new(NetClientType type, const char *model, const char *name)
+{
+	NetSock *s = g_new0(NetSock, 1);
+	s->fd = -1;
+	s->listen_fd = -1;
+	s->rbuf = g_malloc(RBUF_SIZE);
+	s->wbuf = g_byte_array_new();
+	s->prefix = g_strdup("");
+	s->nc = net_client_new(type, model, name, &sock_ops, s);
+	return s;
+}
+
+NetClient *netsock_client(NetSock *s)
+{
+	return s->nc;
+}
+
+void netsock_abort(NetSock *s)
+{
+	net_client_free(s->nc);
+}
+
+void netsock_set_labels(NetSock *s, const char *prefix)
+{
+	g_free(s->prefix);
+	s->prefix = g_strdup(prefix);
+}
+
+int netsock_listen(NetSock *s, const struct sockaddr *sa, socklen_t len, GError **err)
+{
+	int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		goto fail;
+	int one = 1;
+	if (sa->sa_family != AF_UNIX)
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, sa, len) < 0 || listen(fd, 1) < 0)
+		goto fail;
+	s->listen_fd = fd;
+	ml_add_fd(fd, EPOLLIN, sock_event, s);
+	return 0;
+fail:;
+	g_autofree char *addr = netsock_addr_str(sa, len);
+	g_set_error(err, KITE_NET_ERROR, 0, _("can't listen on %s: %s"), addr, g_strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	return -1;
+}
+
+int netsock_connect(NetSock *s, const struct sockaddr *sa, socklen_t len, GError **err)
+{
+	int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		goto fail;
+	if (connect(fd, sa, len) < 0) {
+		if (errno != EINPROGRESS)
+			goto fail;
+		s->connecting = true;
+	}
+	s->fd = fd;
+	ml_add_fd(fd, s->connecting ? EPOLLOUT : EPOLLIN, sock_event, s);
+	return 0;
+fail:;
+	int e = errno;
+	g_autofree char *addr = netsock_addr_str(sa, len);
+	g_set_error(err, KITE_NET_ERROR, 0, _("can't connect socket to %s: %s"), addr,
+		    g_strerror(e));
+	if (fd >= 0)
+		close(fd);
+	return -1;
+}
+
+int netsock_adopt_fd(NetSock *s, int fd, GError **err)
+{
+	int type;
+	socklen_t l = sizeof(type);
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &l) < 0) {
+		g_set_error(err, KITE_NET_ERROR, 0, _("%s: Can't use file descriptor %d: %s"),
+			    s->nc->name, fd, g_strerror(errno));
+		return -1;
+	}
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+	fcntl(fd, F_SETFD, FD_CLOEXEC);
+	s->dgram = type == SOCK_DGRAM;
+	s->fd = fd;
+	ml_add_fd(fd, EPOLLIN, sock_event, s);
+	return 0;
+}
+
+int netsock_dgram(NetSock *s, int fd, const struct sockaddr *dest, socklen_t destlen, GError **err)
+{
+	(void)err;
+	s->dgram = true;
+	s->fd = fd;
+	if (dest) {
+		memcpy(&s->dest, dest, destlen);
+		s->destlen = destlen;
+	}
+	ml_add_fd(fd, EPOLLIN, sock_event, s);
+	return 0;
+}
+
+void netsock_set_info(NetSock *s, const char *info)
+{
+	set_info(s, "%s", info);
+}
+
+/* Listening sockets show this until a peer connects. */
+void netsock_set_listen_info(NetSock *s, const char *info)
+{
+	g_free(s->listen_info);
+	s->listen_info = g_strdup(info);
+	set_info(s, "%s", info);
+}
