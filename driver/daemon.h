@@ -1,0 +1,97 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * virtkited's shared state: configuration, client connections and the
+ * entry points the parts call into each other with. Everything runs on the
+ * one glib main loop thread.
+ */
+#ifndef KITE_DRIVER_DAEMON_H
+#define KITE_DRIVER_DAEMON_H
+
+#include <glib.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "rpc.h"
+
+struct daemon_config {
+	bool session;	  /* kite:///session (non-root) instead of /system */
+	char *listen_dir; /* where virtkited-sock{,-ro} live */
+	char *etc_dir;	  /* persistent definitions: <root>/etc/kite */
+	char *run_dir;	  /* runtime state: <root>/run/kite */
+	char *log_dir;	  /* per-domain emulator logs */
+	char *emulator;	  /* path of kite */
+	char *pid_file;
+	char *log_file;
+	int timeout; /* idle seconds before exit; 0 = never */
+	bool verbose;
+};
+
+extern struct daemon_config cfg;
+
+void log_msg(bool debug, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+bool log_open_file(const char *path);
+void daemon_set_main_loop(GMainLoop *loop);
+#define log_info(...)  log_msg(false, __VA_ARGS__)
+#define log_debug(...) log_msg(true, __VA_ARGS__)
+
+struct stream;
+
+struct client {
+	int refs;
+	int fd;
+	guint in_watch;
+	guint out_watch;
+	bool dead;
+	bool ro_socket; /* came in through virtkited-sock-ro */
+	bool readonly;	/* ro socket or VIR_CONNECT_RO */
+	bool opened;	/* connect_open done */
+	bool close_after_flush;
+	char *uri;
+
+	/* Input: the length word, then the rest of the packet. */
+	uint8_t len_buf[4];
+	size_t len_have;
+	uint8_t *pkt;
+	size_t pkt_len;
+	size_t pkt_have;
+
+	/* Output queue of whole packets (GBytes). */
+	GQueue out;
+	size_t out_off;
+
+	/* Keepalive: after the client asked feature 10 we ping it when idle. */
+	bool keepalive;
+	gint64 last_rx_us;
+	unsigned pings_unanswered;
+
+	/* Event registrations: struct event_reg. */
+	GArray *events;
+	GList *streams;
+};
+
+void client_ref(struct client *c);
+void client_unref(struct client *c);
+/* Queue one finished packet; takes ownership. */
+void client_send(struct client *c, GByteArray *pkt);
+/* Drop the connection (after what is queued, when flush is true). */
+void client_close(struct client *c, bool flush);
+/* All connected clients (struct client *), for event delivery. */
+GList *server_clients(void);
+/* Called whenever the number of clients or running domains changes, so the
+ * idle timer can be re-evaluated. */
+void server_activity(void);
+
+/* Dispatch one complete packet (without its length word). */
+void dispatch_packet(struct client *c, const uint8_t *pkt, size_t len);
+
+/* Events (events.c). */
+void events_client_gone(struct client *c);
+bool events_proc(struct client *c, int proc, struct xdr_in *in, GByteArray *out, GError **err);
+
+/* Console streams (console.c). */
+void streams_client_gone(struct client *c);
+void stream_packet(struct client *c, const struct rpc_header *h, const uint8_t *data, size_t len);
+void stream_bind_serial(struct client *c, uint32_t serial);
+
+#endif
