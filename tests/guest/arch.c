@@ -101,9 +101,57 @@ void guest_exit(int code)
 		__asm__ volatile("pause");
 }
 
+void insw(uint16_t port, void *buf, size_t words)
+{
+	__asm__ volatile("rep insw" : "+D"(buf), "+c"(words) : "d"(port) : "memory");
+}
+
+void outsw(uint16_t port, const void *buf, size_t words)
+{
+	__asm__ volatile("rep outsw" : "+S"(buf), "+c"(words) : "d"(port) : "memory");
+}
+
+/* The string forms (INS/OUTS, optionally REP): the whole string in one
+ * trap, element by element as the CPU would. */
+static bool emulate_string_io(struct trap_frame *f, uint8_t op, bool op16, bool rep)
+{
+	uint16_t port = (uint16_t)f->rdx;
+	unsigned size = (op & 1) ? (op16 ? 2 : 4) : 1;
+	uint64_t count = rep ? f->rcx : 1;
+
+	if (f->rflags & 0x400) /* DF set: not used by this guest */
+		return false;
+	if (op & 2) { /* outs: from [rsi] */
+		const uint8_t *src = (const uint8_t *)f->rsi;
+		for (uint64_t i = 0; i < count; i++, src += size) {
+			if (size == 1)
+				raw_outb(port, *src);
+			else if (size == 2)
+				raw_outw(port, *(const uint16_t *)src);
+			else
+				raw_outl(port, *(const uint32_t *)src);
+		}
+		f->rsi += count * size;
+	} else { /* ins: to [rdi] */
+		uint8_t *dst = (uint8_t *)f->rdi;
+		for (uint64_t i = 0; i < count; i++, dst += size) {
+			if (size == 1)
+				*dst = raw_inb(port);
+			else if (size == 2)
+				*(uint16_t *)dst = raw_inw(port);
+			else
+				*(uint32_t *)dst = raw_inl(port);
+		}
+		f->rdi += count * size;
+	}
+	if (rep)
+		f->rcx = 0;
+	return true;
+}
+
 /*
  * Performs the port access a ring-3 IN/OUT (opcodes E4-E7, EC-EF, with an
- * optional 0x66 operand-size prefix) or a (REP) OUTSB asked for, on the
+ * optional 0x66 operand-size prefix) or a (REP) INS/OUTS asked for, on the
  * saved registers. Returns false for anything else.
  */
 static bool emulate_port_io(struct trap_frame *f)
@@ -123,16 +171,9 @@ static bool emulate_port_io(struct trap_frame *f)
 	uint8_t op = ip[n++];
 	uint16_t port = (uint16_t)f->rdx;
 
-	if (op == 0x6e) {	       /* outsb: one trap for a whole string */
-		if (f->rflags & 0x400) /* DF set: not used by this guest */
+	if (op >= 0x6c && op <= 0x6f) {
+		if (!emulate_string_io(f, op, op16, rep))
 			return false;
-		uint64_t count = rep ? f->rcx : 1;
-		const uint8_t *src = (const uint8_t *)f->rsi;
-		for (uint64_t i = 0; i < count; i++)
-			raw_outb(port, src[i]);
-		f->rsi += count;
-		if (rep)
-			f->rcx = 0;
 		f->rip += n;
 		return true;
 	}

@@ -106,11 +106,47 @@ uint8_t pci_find_cap(const struct pci_dev *d, uint8_t cap_id, uint8_t from);
 /* Memory + I/O decoding and bus mastering on. */
 void pci_enable(const struct pci_dev *d);
 
+/* ---- string port I/O (arch.c) ---- */
+/* REP INSW / REP OUTSW: one instruction for a whole buffer, so where port
+ * I/O traps (this host's KVM) a frame costs one trap, not one per word. */
+void insw(uint16_t port, void *buf, size_t words);
+void outsw(uint16_t port, const void *buf, size_t words);
+
 /* ---- NIC drivers ---- */
 struct netif *virtio_net_probe(struct pci_dev *d);
 struct netif *e1000_probe(struct pci_dev *d);
+struct netif *e1000e_probe(struct pci_dev *d);
+struct netif *rtl8139_probe(struct pci_dev *d);
+struct netif *ne2k_probe(struct pci_dev *d);
+struct netif *pcnet_probe(struct pci_dev *d);
+struct netif *eepro100_probe(struct pci_dev *d);
 
-/* ---- scenarios (scenarios.c) ---- */
+/* e1000 offloads (e1000.c), for the offload scenarios. 'hdr' is a complete
+ * Ethernet + IPv4 + TCP header (hlen bytes) whose IP checksum is zero and
+ * whose TCP checksum holds the pseudo-header sum without the length;
+ * the card cuts 'payload' into 'mss'-sized segments behind copies of it.
+ * Blocks until the card is done with 'payload'. 0, or -1 when the card is
+ * not an e1000, the arguments are out of range or the ring does not
+ * drain. */
+int e1000_tx_tso(struct netif *nif, const uint8_t *hdr, size_t hlen, const uint8_t *payload,
+		 size_t plen, uint16_t mss);
+/* One frame through a checksum-offload context (no segmentation): the
+ * card fills in the IPv4 header checksum and the TCP/UDP checksum at
+ * 'l4_csum_off' (summed from 'l4_off' to the end, the field preset to the
+ * pseudo-header sum including the length). */
+int e1000_tx_csum(struct netif *nif, const uint8_t *frame, size_t len, size_t l4_off,
+		  size_t l4_csum_off);
+
+/* ---- frame filter (nic.c) ---- */
+/* Wraps 'inner' in an interface whose rx hands every received frame to
+ * 'take' first: frames it returns true for are consumed, the others reach
+ * whoever polls the wrapper (the network stack). tx passes straight
+ * through. One wrapper exists; a second call replaces the first. */
+struct netif *netif_filter(struct netif *inner,
+			   bool (*take)(const uint8_t *frame, size_t len, void *ctx), void *ctx);
+
+/* ---- scenarios (scenarios.c, tcp-offload.c) ---- */
 void run_command_line(const char *cmdline) __attribute__((noreturn));
+void run_offload_tso(int argc, char **argv);
 
 #endif

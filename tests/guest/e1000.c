@@ -7,6 +7,11 @@
  * EEPROM, force link up through CTRL.SLU, look at the PHY, program the
  * receive address and multicast table, then the rings. Every register is
  * in BAR0 (MMIO).
+ *
+ * Besides plain frames it offers the card's offloads to the scenarios:
+ * TCP segmentation and checksum insertion, both through a context
+ * descriptor followed by extended data descriptors (QEMU ignores the
+ * legacy descriptor's checksum fields).
  */
 #include "arch.h"
 
@@ -190,7 +195,13 @@ static int e1000_tx(struct netif *nif, const void *frame, size_t len)
 		return -1;
 	unsigned i = e->tx_tail;
 	memcpy(e->tx_bufs + (size_t)i * BUF_SIZE, frame, len);
+	/* The offloads below put other descriptor kinds in the ring: every
+	 * field is written again. */
+	e->txd[i].addr = (uintptr_t)(e->tx_bufs + (size_t)i * BUF_SIZE);
 	e->txd[i].length = (uint16_t)len;
+	e->txd[i].cso = 0;
+	e->txd[i].css = 0;
+	e->txd[i].special = 0;
 	e->txd[i].cmd = TXD_CMD_EOP | TXD_CMD_IFCS | TXD_CMD_RS;
 	e->txd[i].status = 0;
 	barrier();
@@ -198,6 +209,153 @@ static int e1000_tx(struct netif *nif, const void *frame, size_t len)
 	wr(e, E1000_TDT, e->tx_tail);
 	nif->tx_frames++;
 	return 0;
+}
+
+/* ---- offloads: context descriptors and extended data descriptors ---- */
+
+#define DTYP_CONTEXT 0x0u
+#define DTYP_DATA    0x1u
+#define TUCMD_TCP    0x01 /* the L4 protocol is TCP */
+#define TUCMD_IP     0x02 /* IPv4 */
+#define TUCMD_TSE    0x04 /* segmentation */
+#define TUCMD_RS     0x08
+#define TUCMD_DEXT   0x20
+#define DCMD_EOP     0x01
+#define DCMD_IFCS    0x02
+#define DCMD_TSE     0x04
+#define DCMD_RS	     0x08
+#define DCMD_DEXT    0x20
+#define POPTS_IXSM   0x01 /* insert the IPv4 header checksum */
+#define POPTS_TXSM   0x02 /* insert the TCP/UDP checksum */
+#define TSO_CHUNK    4096 /* payload bytes per data descriptor */
+
+/* Both descriptor kinds as four little-endian words. */
+static void put_desc(struct e1000 *e, unsigned i, uint32_t w0, uint32_t w1, uint32_t w2,
+		     uint32_t w3)
+{
+	volatile uint32_t *w = (volatile uint32_t *)&e->txd[i];
+
+	w[0] = w0;
+	w[1] = w1;
+	w[3] = w3; /* status (DD) cleared before the command word */
+	w[2] = w2;
+}
+
+/* Waits until 'n' descriptors are free (one slot always stays empty). */
+static bool tx_room(struct e1000 *e, unsigned n)
+{
+	uint64_t deadline = now_us() + 200000;
+
+	for (;;) {
+		reclaim_tx(e);
+		unsigned used = (e->tx_tail + RING_SIZE - e->tx_clean) % RING_SIZE;
+		if (used + n < RING_SIZE)
+			return true;
+		if (now_us() > deadline)
+			return false;
+	}
+}
+
+static bool tx_wait_done(struct e1000 *e, unsigned last)
+{
+	uint64_t deadline = now_us() + 1000000;
+
+	while (!(e->txd[last].status & DESC_DD)) {
+		if (now_us() > deadline)
+			return false;
+	}
+	reclaim_tx(e);
+	return true;
+}
+
+/* The IPv4 header of an Ethernet frame: its length, 0 when it is none. */
+static size_t ipv4_hlen(const uint8_t *frame, size_t len)
+{
+	if (len < 14 + 20 || frame[12] != 0x08 || frame[13] != 0x00 || frame[14] >> 4 != 4)
+		return 0;
+	size_t ihl = (size_t)(frame[14] & 0x0f) * 4;
+	return ihl >= 20 && 14 + ihl <= len ? ihl : 0;
+}
+
+static uint32_t ctx_w0(size_t ihl)
+{
+	/* IPCSS, IPCSO (the checksum field), IPCSE (last header byte) */
+	return 14u | (14u + 10u) << 8 | (uint32_t)(14 + ihl - 1) << 16;
+}
+
+int e1000_tx_csum(struct netif *nif, const uint8_t *frame, size_t len, size_t l4_off,
+		  size_t l4_csum_off)
+{
+	if (nif->tx != e1000_tx || len > FRAME_MAX)
+		return -1;
+	struct e1000 *e = nif->priv;
+	size_t ihl = ipv4_hlen(frame, len);
+	if (!ihl || l4_off != 14 + ihl || l4_csum_off + 2 > len || l4_off > 255 ||
+	    l4_csum_off > 255)
+		return -1;
+	if (!tx_room(e, 2))
+		return -1;
+
+	unsigned c = e->tx_tail, d = (c + 1) % RING_SIZE;
+	uint8_t *buf = e->tx_bufs + (size_t)d * BUF_SIZE;
+	memcpy(buf, frame, len);
+	put_desc(
+	    e, c, ctx_w0(ihl), (uint32_t)l4_off | (uint32_t)l4_csum_off << 8,
+	    DTYP_CONTEXT << 20 | (uint32_t)(TUCMD_DEXT | TUCMD_RS | TUCMD_IP | TUCMD_TCP) << 24, 0);
+	put_desc(e, d, (uint32_t)(uintptr_t)buf, 0,
+		 (uint32_t)len | DTYP_DATA << 20 |
+		     (uint32_t)(DCMD_DEXT | DCMD_IFCS | DCMD_EOP | DCMD_RS) << 24,
+		 (uint32_t)(POPTS_IXSM | POPTS_TXSM) << 8);
+	barrier();
+	e->tx_tail = (d + 1) % RING_SIZE;
+	wr(e, E1000_TDT, e->tx_tail);
+	nif->tx_frames++;
+	return 0;
+}
+
+int e1000_tx_tso(struct netif *nif, const uint8_t *hdr, size_t hlen, const uint8_t *payload,
+		 size_t plen, uint16_t mss)
+{
+	if (nif->tx != e1000_tx)
+		return -1;
+	struct e1000 *e = nif->priv;
+	size_t ihl = ipv4_hlen(hdr, hlen);
+	/* HDRLEN is 8 bits, PAYLEN 20; the TCP header follows the IP one. */
+	if (!ihl || hlen > 255 || hlen < 14 + ihl + 20 || !plen || plen > 0xfffff || !mss ||
+	    mss + hlen > FRAME_MAX)
+		return -1;
+	unsigned chunks = (unsigned)((plen + TSO_CHUNK - 1) / TSO_CHUNK);
+	if (chunks + 2 >= RING_SIZE || !tx_room(e, chunks + 2))
+		return -1;
+
+	size_t l4 = 14 + ihl;
+	unsigned i = e->tx_tail;
+	put_desc(e, i, ctx_w0(ihl), (uint32_t)l4 | (uint32_t)(l4 + 16) << 8,
+		 (uint32_t)plen | DTYP_CONTEXT << 20 |
+		     (uint32_t)(TUCMD_DEXT | TUCMD_RS | TUCMD_TSE | TUCMD_IP | TUCMD_TCP) << 24,
+		 (uint32_t)hlen << 8 | (uint32_t)mss << 16);
+	const uint32_t dcmd = DCMD_DEXT | DCMD_TSE | DCMD_IFCS | DCMD_RS;
+	const uint32_t popts = (uint32_t)(POPTS_IXSM | POPTS_TXSM) << 8;
+
+	/* The header from a ring buffer, the payload straight from memory. */
+	i = (i + 1) % RING_SIZE;
+	uint8_t *buf = e->tx_bufs + (size_t)i * BUF_SIZE;
+	memcpy(buf, hdr, hlen);
+	put_desc(e, i, (uint32_t)(uintptr_t)buf, 0, (uint32_t)hlen | DTYP_DATA << 20 | dcmd << 24,
+		 popts);
+	for (size_t off = 0; off < plen; off += TSO_CHUNK) {
+		size_t n = plen - off < TSO_CHUNK ? plen - off : TSO_CHUNK;
+		uint32_t cmd = dcmd | (off + n == plen ? DCMD_EOP : 0);
+		i = (i + 1) % RING_SIZE;
+		put_desc(e, i, (uint32_t)(uintptr_t)(payload + off), 0,
+			 (uint32_t)n | DTYP_DATA << 20 | cmd << 24, popts);
+	}
+	barrier();
+	e->tx_tail = (i + 1) % RING_SIZE;
+	wr(e, E1000_TDT, e->tx_tail);
+	nif->tx_frames++;
+	/* The payload is the caller's memory: hold on until it is read. */
+	return tx_wait_done(e, i) ? 0 : -1;
 }
 
 static size_t e1000_rx(struct netif *nif, void *out, size_t cap)

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * The test guest's internal API: the contract between the boot/driver half
- * (boot.S, arch.c, lib.c, pci.c, virtio-net.c, e1000.c, scenarios.c) and the
+ * (boot.S, arch.c, lib.c, pci.c, nic.c and the card drivers, scenarios.c) and the
  * network stack half (net*.c).
  *
  * Everything below runs in ring 3 unless stated otherwise. RAM and the MMIO
@@ -80,7 +80,7 @@ void *dma_alloc(size_t size, size_t align);
 
 /* ---- network interface: what a NIC driver gives the network stack ---- */
 struct netif {
-	const char *name;   /* "virtio-net", "e1000" */
+	const char *name;   /* the model: "virtio-net", "e1000", "rtl8139"... */
 	uint8_t mac[6];
 	void *priv;
 	/* Queue one Ethernet frame (no FCS) for transmission. 0 on success,
@@ -95,7 +95,8 @@ struct netif {
 };
 
 /* Finds and initialises the first supported NIC (virtio-net modern, then
- * e1000 family); NULL when there is none. Prints what it found. */
+ * the e1000 family, then rtl8139, pcnet, eepro100, ne2k); NULL when there
+ * is none. Prints what it found. */
 struct netif *netif_probe(void);
 
 /* ---- network stack (net*.c) ---- */

@@ -30,7 +30,18 @@ import threading
 import time
 
 EMULATORS = ('qemu-kvm', 'qemu-tcg', 'kite')
-NIC_DEVICES = {'virtio': 'virtio-net-pci', 'e1000': 'e1000'}
+# Short case-name suffix -> the emulator's -device model.
+NIC_DEVICES = {
+    'virtio': 'virtio-net-pci',
+    'e1000': 'e1000',
+    'e1000e': 'e1000e',
+    'rtl8139': 'rtl8139',
+    'pcnet': 'pcnet',
+    'ne2k': 'ne2k_pci',
+    'i82551': 'i82551',
+    'i82557b': 'i82557b',
+    'i82559er': 'i82559er',
+}
 RESULT_RE = re.compile(r'^KTEST (\S+) (PASS|FAIL)(?: (.*))?$')
 
 # QEMU's isa-debug-exit makes the emulator exit with (code << 1) | 1.
@@ -76,8 +87,9 @@ def free_port(kind=socket.SOCK_STREAM):
 
 
 def build_command(emu, guest_elf, scenario, nic=None, netdev_opts=(), extra_args=(),
-                  monitor_path=None, mem_mb=128):
-    """The emulator command line; valid for QEMU and kite alike."""
+                  monitor_path=None, mem_mb=128, nic_opts=()):
+    """The emulator command line; valid for QEMU and kite alike.
+    'nic_opts' are extra properties of the card (e.g. 'mac=...')."""
     cmd = [emu.binary] + emu.accel_args() + [
         '-M', 'pc', '-m', str(mem_mb),
         '-display', 'none', '-nodefaults', '-no-reboot',
@@ -90,7 +102,7 @@ def build_command(emu, guest_elf, scenario, nic=None, netdev_opts=(), extra_args
         if nic not in NIC_DEVICES:
             raise HarnessError(f'unknown nic {nic!r} (expected one of {", ".join(NIC_DEVICES)})')
         cmd += ['-netdev', ','.join(['user', 'id=n0'] + list(netdev_opts)),
-                '-device', f'{NIC_DEVICES[nic]},netdev=n0']
+                '-device', ','.join([NIC_DEVICES[nic], 'netdev=n0'] + list(nic_opts))]
     if monitor_path:
         cmd += ['-monitor', f'unix:{monitor_path},server=on,wait=off']
     return cmd + list(extra_args)
@@ -131,13 +143,13 @@ class GuestRun:
     """One running emulator with the guest; use as a context manager."""
 
     def __init__(self, emu, guest_elf, scenario, nic=None, netdev_opts=(), extra_args=(),
-                 monitor=False, timeout=None, env=None):
+                 monitor=False, timeout=None, env=None, nic_opts=()):
         self.emu = emu
         self.timeout = timeout or (120 if emu.uses_kvm else 60)
         self.tmpdir = tempfile.TemporaryDirectory(prefix='kite-guest-')
         self.monitor_path = os.path.join(self.tmpdir.name, 'monitor.sock') if monitor else None
         self.cmd = build_command(emu, guest_elf, scenario, nic, netdev_opts, extra_args,
-                                 self.monitor_path)
+                                 self.monitor_path, nic_opts=nic_opts)
         self.env = env
         self.lines = []
         self.stderr_chunks = []
@@ -224,6 +236,11 @@ class GuestRun:
                     raise HarnessError(f'no line matching {pattern!r} within the timeout')
                 self.cond.wait(left)
 
+    def finished(self):
+        """Whether the guest printed its KTEST line or the emulator ended."""
+        with self.cond:
+            return self.eof or any(RESULT_RE.match(line) for line in self.lines)
+
     def send_serial(self, data):
         self.proc.stdin.write(data if isinstance(data, bytes) else data.encode())
         self.proc.stdin.flush()
@@ -298,9 +315,9 @@ class GuestRun:
 
 
 def run_scenario(emu, guest_elf, scenario, nic=None, netdev_opts=(), extra_args=(),
-                 timeout=None):
+                 timeout=None, nic_opts=()):
     """Boots the guest with 'scenario' (a list: name then arguments) and
     returns its Result."""
     with GuestRun(emu, guest_elf, scenario, nic, netdev_opts, extra_args,
-                  timeout=timeout) as run:
+                  timeout=timeout, nic_opts=nic_opts) as run:
         return run.result()

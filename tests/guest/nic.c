@@ -1,44 +1,106 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-/* Picks the network card: virtio-net first, then the e1000 family. */
+/*
+ * Picks the network card: virtio-net first, then the e1000 family, then
+ * the older models QEMU offers. Also the frame filter scenarios put
+ * between a card and the network stack.
+ */
 #include "arch.h"
 
-static bool is_virtio_net(const struct pci_dev *d)
-{
-	/* 0x1041 is modern-only; 0x1000 is transitional (QEMU's default),
-	 * which still carries the modern capabilities the driver uses. */
-	return d->vendor == 0x1af4 && (d->device == 0x1041 || d->device == 0x1000);
-}
+struct nic_model {
+	uint16_t vendor, device;
+	struct netif *(*probe)(struct pci_dev *d);
+};
 
-static bool is_e1000(const struct pci_dev *d)
-{
-	return d->vendor == 0x8086 &&
-	       (d->device == 0x100e || d->device == 0x100f || d->device == 0x1004);
-}
+/* In preference order: the first model found on the bus wins. */
+static const struct nic_model models[] = {
+    /* 0x1041 is modern-only; 0x1000 is transitional (QEMU's default),
+     * which still carries the modern capabilities the driver uses. */
+    {0x1af4, 0x1041, virtio_net_probe}, /* modern */
+    {0x1af4, 0x1000, virtio_net_probe}, /* transitional */
+    {0x8086, 0x100e, e1000_probe},	/* 82540EM, QEMU "e1000" */
+    {0x8086, 0x100f, e1000_probe},	/* 82545EM */
+    {0x8086, 0x100c, e1000_probe},	/* 82544GC */
+    {0x8086, 0x10d3, e1000e_probe},	/* 82574L, QEMU "e1000e" */
+    {0x10ec, 0x8139, rtl8139_probe},	/* RTL8139 */
+    {0x1022, 0x2000, pcnet_probe},	/* Am79C970A PCnet-PCI II */
+    {0x8086, 0x1229, eepro100_probe},	/* 82557/8/9 */
+    {0x8086, 0x1209, eepro100_probe},	/* 82551IT, 82559ER */
+    {0x10ec, 0x8029, ne2k_probe},	/* RTL8029 (NE2000 PCI): port I/O only, last */
+};
 
 struct netif *netif_probe(void)
 {
 	struct pci_dev *devs;
 	int n = pci_scan(&devs);
 
-	for (int pass = 0; pass < 2; pass++) {
+	for (size_t m = 0; m < sizeof(models) / sizeof(models[0]); m++) {
 		for (int i = 0; i < n; i++) {
 			struct pci_dev *d = &devs[i];
-			struct netif *nif = NULL;
-			if (pass == 0 && is_virtio_net(d))
-				nif = virtio_net_probe(d);
-			else if (pass == 1 && is_e1000(d))
-				nif = e1000_probe(d);
-			else
+			if (d->vendor != models[m].vendor || d->device != models[m].device)
 				continue;
-			if (nif) {
-				kprintf("netif: %s %02x:%02x.%x mac %02x:%02x:%02x:%02x:%02x:%02x "
-					"link %s\n",
-					nif->name, d->bus, d->dev, d->fn, nif->mac[0], nif->mac[1],
-					nif->mac[2], nif->mac[3], nif->mac[4], nif->mac[5],
-					nif->link_up(nif) ? "up" : "down");
-				return nif;
-			}
+			struct netif *nif = models[m].probe(d);
+			if (!nif)
+				continue;
+			kprintf(
+			    "netif: %s %02x:%02x.%x mac %02x:%02x:%02x:%02x:%02x:%02x link %s\n",
+			    nif->name, d->bus, d->dev, d->fn, nif->mac[0], nif->mac[1], nif->mac[2],
+			    nif->mac[3], nif->mac[4], nif->mac[5],
+			    nif->link_up(nif) ? "up" : "down");
+			return nif;
 		}
 	}
 	return NULL;
+}
+
+/* ---- frame filter ---- */
+
+static struct {
+	struct netif nif;
+	struct netif *inner;
+	bool (*take)(const uint8_t *frame, size_t len, void *ctx);
+	void *ctx;
+} filter;
+
+static int filter_tx(struct netif *nif, const void *frame, size_t len)
+{
+	(void)nif;
+	int r = filter.inner->tx(filter.inner, frame, len);
+	if (r == 0)
+		filter.nif.tx_frames++;
+	return r;
+}
+
+static size_t filter_rx(struct netif *nif, void *buf, size_t cap)
+{
+	(void)nif;
+	for (;;) {
+		size_t len = filter.inner->rx(filter.inner, buf, cap);
+		if (!len)
+			return 0;
+		filter.nif.rx_frames++;
+		if (len > cap || !filter.take(buf, len, filter.ctx))
+			return len;
+	}
+}
+
+static bool filter_link_up(struct netif *nif)
+{
+	(void)nif;
+	return filter.inner->link_up(filter.inner);
+}
+
+struct netif *netif_filter(struct netif *inner,
+			   bool (*take)(const uint8_t *frame, size_t len, void *ctx), void *ctx)
+{
+	memset(&filter, 0, sizeof(filter));
+	filter.inner = inner;
+	filter.take = take;
+	filter.ctx = ctx;
+	filter.nif.name = inner->name;
+	memcpy(filter.nif.mac, inner->mac, 6);
+	filter.nif.priv = inner;
+	filter.nif.tx = filter_tx;
+	filter.nif.rx = filter_rx;
+	filter.nif.link_up = filter_link_up;
+	return &filter.nif;
 }

@@ -5,6 +5,7 @@
  * line and an isa-debug-exit status; every wait has a timeout.
  */
 #include "arch.h"
+#include "net.h"
 
 /* Dotted quad through plain %u: gcc's printf checking rejects %I. */
 #define IPF "%u.%u.%u.%u"
@@ -355,6 +356,151 @@ static void run_udp_blast(int argc, char **argv)
 		   (unsigned long)(fps * (size + 42) * 8 / 1000), (unsigned long)retries);
 }
 
+/*
+ * udp-sink: counts the datagrams a host sends to PORT (through a hostfwd
+ * rule). Each carries a 4-byte big-endian sequence number, then bytes
+ * (seq + i) & 0xff: the guest checks every one, remembers which numbers
+ * it has seen, and with "ack" tells the sender the count received so far
+ * (4 bytes) after every poll that brought new ones and every 100 ms, so
+ * that the host can keep a bounded number in flight. The datagrams are taken off the card by a
+ * frame filter in front of the network stack, which keeps ARP and the
+ * rest working meanwhile.
+ */
+#define SINK_MAX 100000
+
+static struct udp_sink {
+	uint16_t port;
+	uint64_t count;
+	uint64_t unique, dups, corrupt, out_of_range;
+	uint32_t peer_addr;
+	uint16_t peer_port;
+	uint64_t last_us;
+	uint8_t seen[SINK_MAX / 8];
+} sink;
+
+static bool sink_take(const uint8_t *f, size_t len, void *ctx)
+{
+	(void)ctx;
+	if (len < ETH_HLEN + IPV4_HLEN + UDP_HLEN || get_be16(f + 12) != ETHERTYPE_IPV4)
+		return false;
+	const uint8_t *ip = f + ETH_HLEN;
+	size_t ihl = (size_t)(ip[0] & 0x0f) * 4, total = get_be16(ip + 2);
+	if (ip[0] >> 4 != 4 || ihl < IPV4_HLEN || total < ihl + UDP_HLEN ||
+	    total > len - ETH_HLEN || ip[9] != IPPROTO_UDP || (get_be16(ip + 6) & 0x3fff) ||
+	    get_be32(ip + 16) != net_config()->addr)
+		return false;
+	const uint8_t *udp = ip + ihl;
+	size_t ulen = get_be16(udp + 4);
+	if (get_be16(udp + 2) != sink.port || ulen < UDP_HLEN || ulen > total - ihl)
+		return false;
+	/* Ours from here on: whatever is wrong with it is counted. */
+	uint32_t src = get_be32(ip + 12);
+	if (csum_fold(csum_add(0, ip, ihl)) != 0 ||
+	    (get_be16(udp + 6) &&
+	     csum_fold(csum_add(csum_pseudo(src, get_be32(ip + 16), IPPROTO_UDP, (uint16_t)ulen),
+				udp, ulen)) != 0)) {
+		sink.corrupt++;
+		return true;
+	}
+	const uint8_t *data = udp + UDP_HLEN;
+	size_t dlen = ulen - UDP_HLEN;
+	if (dlen < 4) {
+		sink.corrupt++;
+		return true;
+	}
+	uint32_t seq = get_be32(data);
+	for (size_t i = 4; i < dlen; i++) {
+		if (data[i] != (uint8_t)(seq + i)) {
+			sink.corrupt++;
+			return true;
+		}
+	}
+	if (seq >= sink.count) {
+		sink.out_of_range++;
+		return true;
+	}
+	if (sink.seen[seq / 8] & (1u << (seq % 8))) {
+		sink.dups++;
+	} else {
+		sink.seen[seq / 8] |= (uint8_t)(1u << (seq % 8));
+		sink.unique++;
+	}
+	sink.peer_addr = src;
+	sink.peer_port = get_be16(udp);
+	sink.last_us = now_us();
+	return true;
+}
+
+/* Tells the sender how many distinct datagrams arrived so far. */
+static bool sink_ack(void)
+{
+	uint8_t msg[4];
+
+	if (!sink.peer_port)
+		return false;
+	put_be32(msg, (uint32_t)sink.unique);
+	return udp_send(sink.peer_addr, sink.port, sink.peer_port, msg, sizeof(msg)) == 0;
+}
+
+static void run_udp_sink(int argc, char **argv)
+{
+	uint64_t port, count;
+	bool ack = false;
+
+	arg_u64("port", argv[1], 1, 65535, &port);
+	arg_u64("count", argv[2], 1, SINK_MAX, &count);
+	if (argc > 3) {
+		if (strcmp(argv[3], "ack") != 0)
+			ktest_fail(name, "bad argument '%s' (expected 'ack')", argv[3]);
+		ack = true;
+	}
+	struct netif *nif = netif_probe();
+	if (!nif)
+		ktest_fail(name, "no supported network card found");
+	memset(&sink, 0, sizeof(sink));
+	sink.port = (uint16_t)port;
+	sink.count = count;
+	net_init(netif_filter(nif, sink_take, NULL));
+	if (dhcp_run(DHCP_TIMEOUT) != 0)
+		ktest_fail(name, "dhcp: no lease within %u ms", DHCP_TIMEOUT);
+
+	kprintf("UDP-SINK-READY %lu\n", (unsigned long)port);
+	uint64_t start = now_us(), first = 0, acked = 0, acked_us = 0;
+	sink.last_us = start;
+	while (sink.unique < count) {
+		net_poll();
+		if (!first && sink.unique)
+			first = now_us();
+		/* Again every 100 ms when nothing new came: a lost
+		 * acknowledgement must not stall the sender's window. */
+		if (ack && (sink.unique != acked || now_us() - acked_us > 100000) && sink_ack()) {
+			acked = sink.unique;
+			acked_us = now_us();
+		}
+		/* Quiet for 10 s (30 s before the first datagram): give up. */
+		if (now_us() - sink.last_us > (first ? 10000000u : 30000000u))
+			break;
+	}
+	uint64_t us = first ? now_us() - first : 0;
+	/* The last acknowledgement, if the card was busy a moment ago. */
+	for (uint64_t give_up = now_us() + 200000;
+	     ack && acked != sink.unique && now_us() < give_up; net_poll()) {
+		if (sink_ack())
+			acked = sink.unique;
+	}
+	kprintf("udp-sink: unique %lu dups %lu corrupt %lu out-of-range %lu card rx %lu "
+		"dropped %lu\n",
+		(unsigned long)sink.unique, (unsigned long)sink.dups, (unsigned long)sink.corrupt,
+		(unsigned long)sink.out_of_range, (unsigned long)nif->rx_frames,
+		(unsigned long)nif->rx_dropped);
+	if (sink.unique < count || sink.corrupt || sink.out_of_range)
+		ktest_fail(name, "received=%lu of %lu corrupt=%lu out_of_range=%lu",
+			   (unsigned long)sink.unique, (unsigned long)count,
+			   (unsigned long)sink.corrupt, (unsigned long)sink.out_of_range);
+	ktest_pass(name, "received=%lu dups=%lu us=%lu", (unsigned long)sink.unique,
+		   (unsigned long)sink.dups, (unsigned long)us);
+}
+
 static void run_link_watch(int argc, char **argv)
 {
 	uint64_t seconds = 10, want = 2;
@@ -419,6 +565,8 @@ static const struct scenario scenarios[] = {
     {"tcp-echo-server", "tcp-echo-server PORT", 1, 1, run_tcp_echo_server},
     {"tcp-connect", "tcp-connect ADDR PORT DATA", 3, 3, run_tcp_connect},
     {"udp-blast", "udp-blast ADDR PORT COUNT SIZE", 4, 4, run_udp_blast},
+    {"udp-sink", "udp-sink PORT COUNT [ack]", 2, 3, run_udp_sink},
+    {"offload-tso", "offload-tso ADDR PORT BYTES", 3, 3, run_offload_tso},
     {"link-watch", "link-watch [SECONDS [CHANGES]]", 0, 2, run_link_watch},
     {"fault", "fault pf|ud|gp|de", 1, 1, run_fault},
 };
