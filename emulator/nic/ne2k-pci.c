@@ -17,18 +17,18 @@
 
 #include "nic-common.h"
 
-#define MEM_SIZE 0xc000   /* PROM image at 0, packet memory from 16 KiB */
+#define MEM_SIZE   0xc000 /* PROM image at 0, packet memory from 16 KiB */
 #define PMEM_START 0x4000
-#define PMEM_END 0xc000
-#define PMEM_SIZE (PMEM_END - PMEM_START)
-#define PROM_SIZE 32
-#define MAX_FRAME 1514
+#define PMEM_END   0xc000
+#define PMEM_SIZE  (PMEM_END - PMEM_START)
+#define PROM_SIZE  32
+#define MAX_FRAME  1514
 
 /* CR */
-#define CR_STP 0x01
-#define CR_STA 0x02
-#define CR_TXP 0x04
-#define CR_RD_READ 0x08
+#define CR_STP	    0x01
+#define CR_STA	    0x02
+#define CR_TXP	    0x04
+#define CR_RD_READ  0x08
 #define CR_RD_WRITE 0x10
 #define CR_RD_ABORT 0x20
 
@@ -43,8 +43,8 @@
 #define ISR_RST 0x80
 
 /* RCR */
-#define RCR_AB 0x04
-#define RCR_AM 0x08
+#define RCR_AB	0x04
+#define RCR_AM	0x08
 #define RCR_PRO 0x10
 
 /* RSR */
@@ -451,13 +451,13 @@ static void ne2k_query_rx_filter(NetClient *nc, JsonObject *o)
 }
 
 static const NetClientOps ne2k_net_ops = {
-	.receive = ne2k_receive,
-	.can_receive = ne2k_can_receive,
-	.query_rx_filter = ne2k_query_rx_filter,
+    .receive = ne2k_receive,
+    .can_receive = ne2k_can_receive,
+    .query_rx_filter = ne2k_query_rx_filter,
 };
 
 static const struct pci_device_ops ne2k_pci_ops = {
-	.reset = pci_reset,
+    .reset = pci_reset,
 };
 
 static int ne2k_init(const struct dev_model *m, struct dev_opts *o, GError **err)
@@ -468,10 +468,10 @@ static int ne2k_init(const struct dev_model *m, struct dev_opts *o, GError **err
 		return -1;
 	}
 	static const struct pci_ident ident = {
-		.vendor_id = 0x10ec,
-		.device_id = 0x8029,
-		.class_code = 0x020000,
-		.irq_pin = 1,
+	    .vendor_id = 0x10ec,
+	    .device_id = 0x8029,
+	    .class_code = 0x020000,
+	    .irq_pin = 1,
 	};
 	if (!nic_pci_new(&s->nic, o, &ident, &ne2k_pci_ops, s, err)) {
 		nic_abandon(&s->nic);
@@ -486,15 +486,15 @@ static int ne2k_init(const struct dev_model *m, struct dev_opts *o, GError **err
 }
 
 static const struct dev_prop ne2k_props[] = {
-	NIC_COMMON_PROPS,
-	{NULL, 0, NULL, NULL, 0},
+    NIC_COMMON_PROPS,
+    {NULL, 0, NULL, NULL, 0},
 };
 
 static struct dev_model ne2k_model = {
-	.name = "ne2k_pci",
-	.bus = "PCI",
-	.category = "Network devices",
-	.props = ne2k_props,
-	.init = ne2k_init,
+    .name = "ne2k_pci",
+    .bus = "PCI",
+    .category = "Network devices",
+    .props = ne2k_props,
+    .init = ne2k_init,
 };
 NIC_MODEL_REGISTER(ne2k_model)

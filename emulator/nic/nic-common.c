@@ -63,9 +63,8 @@ void nic_abandon(struct nic_common *c)
 /* info qtree: QEMU shows the NIC properties first. */
 static void qtree_info(void *opaque, GString *out, int indent)
 {
-	/* opaque is the PCI function; every model's state starts with its
-	 * struct nic_common. */
-	struct nic_common *c = pci_device_opaque(opaque);
+	/* every model's state starts with its struct nic_common */
+	struct nic_common *c = opaque;
 	char mac[18];
 	net_format_mac(c->conf_mac, mac);
 	g_string_append_printf(out, "%*smac = \"%s\"\n", indent, "", mac);
@@ -80,9 +79,7 @@ struct pci_device *nic_pci_new(struct nic_common *c, struct dev_opts *opts,
 	c->pci = pci_device_new(c->model, opts, ident, ops, opaque, err);
 	if (!c->pci)
 		return NULL;
-	for (struct dev_instance *i = dev_instance_first(); i; i = i->next)
-		if (i->opaque == c->pci)
-			i->qtree_info = qtree_info;
+	pci_set_qtree_info(c->pci, qtree_info);
 	return c->pci;
 }
 

@@ -26,21 +26,29 @@
 #include "net/net.h"
 #include "pci.h"
 
-/* The properties every NIC model has, as QEMU's DEFINE_NIC_PROPERTIES. */
-#define NIC_COMMON_PROPS                                                                           \
-	{"mac", DEV_PROP_MAC, NULL, "Ethernet 6-byte MAC Address, example: 52:54:00:12:34:56", 0}, \
-	{"netdev", DEV_PROP_STR, NULL, "ID of a netdev to use as a backend", 0}
+/* The properties every NIC model has, as QEMU's DEFINE_NIC_PROPERTIES.
+ * bootindex is what libvirt emits for <boot order=../> on an interface:
+ * accepted, and without effect since kite boots its kernel directly. */
+/* clang-format off */
+#define NIC_COMMON_PROPS                                                                  \
+	{"mac", DEV_PROP_MAC, NULL,                                                       \
+	 "Ethernet 6-byte MAC Address, example: 52:54:00:12:34:56", 0},                   \
+	{"netdev", DEV_PROP_STR, NULL, "ID of a netdev to use as a backend", 0},          \
+	{"bootindex", DEV_PROP_UINT, NULL, "boot order (no effect: kite has no firmware)", \
+	 0x7fffffff}
+/* clang-format on */
 
 struct nic_common {
 	const struct dev_model *model;
 	struct pci_device *pci;
 	NetClient *nc;
 	NetClient *peer;     /* resolved by nic_prepare, owned by the net layer */
-	char *name;          /* name= of -net nic, or NULL */
-	char *netdev;        /* netdev= of -device, for info qtree */
+	char *name;	     /* name= of -net nic, or NULL */
+	char *netdev;	     /* netdev= of -device, for info qtree */
 	uint8_t conf_mac[6]; /* the MAC the device was created with (EEPROM/PROM) */
 	/* Guest-programmed DMA that could not be done (outside RAM, bus
-	 * mastering off); each one also counts a dropped frame. */
+	 * mastering off); the frames lost to it are counted on nc by the
+	 * models (nic_count_rx_drop / nic_count_tx_drop). */
 	uint64_t dma_errors;
 };
 
@@ -140,12 +148,12 @@ void nic_reg_put(uint8_t *regs, unsigned off, unsigned size, uint64_t v);
  */
 struct nic_eeprom93 {
 	uint16_t data[256];
-	unsigned words;     /* 64, 128 or 256 */
+	unsigned words;	    /* 64, 128 or 256 */
 	unsigned addr_bits; /* 6 or 8 */
 	bool cs, sk, dout;
 	bool write_enabled;
-	unsigned phase;     /* see nic-common.c */
-	unsigned count;     /* bits taken in the current phase */
+	unsigned phase; /* see nic-common.c */
+	unsigned count; /* bits taken in the current phase */
 	unsigned opcode, addr;
 	uint16_t shift;
 };

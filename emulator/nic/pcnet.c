@@ -27,7 +27,7 @@
 
 #define APROM_SIZE 16
 #define TXBUF_SIZE 4096
-#define POLL_NS 2000000 /* transmit ring polling, as the chip's ~2 ms */
+#define POLL_NS	   2000000 /* transmit ring polling, as the chip's ~2 ms */
 
 /* CSR0 */
 #define C0_INIT 0x0001
@@ -45,64 +45,64 @@
 #define C0_MISS 0x1000
 #define C0_CERR 0x2000
 #define C0_BABL 0x4000
-#define C0_ERR 0x8000
+#define C0_ERR	0x8000
 
 /* CSR4 */
-#define C4_TXSTRT 0x0004
-#define C4_UINT 0x0040
+#define C4_TXSTRT  0x0004
+#define C4_UINT	   0x0040
 #define C4_UINTCMD 0x0080
-#define C4_DPOLL 0x1000
+#define C4_DPOLL   0x1000
 /* CSR5 */
-#define C5_SPND 0x0001
+#define C5_SPND	   0x0001
 #define C5_LTINTEN 0x4000
 #define C5_TOKINTD 0x8000
 /* CSR15 (mode) */
-#define M_DRX 0x0001
-#define M_DTX 0x0002
-#define M_LOOP 0x0004
+#define M_DRX	 0x0001
+#define M_DTX	 0x0002
+#define M_LOOP	 0x0004
 #define M_DRCVPA 0x2000
 #define M_DRCVBC 0x4000
-#define M_PROM 0x8000
+#define M_PROM	 0x8000
 /* CSR3 */
 #define C3_DXSUFLO 0x0040
 
 /* BCRs */
 #define BCR_MSRDA 0
 #define BCR_MSWRA 1
-#define BCR_MC 2
+#define BCR_MC	  2
 #define BCR_LNKST 4
-#define BCR_LED1 5
-#define BCR_LED2 6
-#define BCR_LED3 7
-#define BCR_FDC 9
-#define BCR_BSBC 18
+#define BCR_LED1  5
+#define BCR_LED2  6
+#define BCR_LED3  7
+#define BCR_FDC	  9
+#define BCR_BSBC  18
 #define BCR_EECAS 19
-#define BCR_SWS 20
-#define BCR_PLAT 22
+#define BCR_SWS	  20
+#define BCR_PLAT  22
 
 /* descriptor status (RMD1/TMD1 high half) */
-#define D_OWN 0x8000
-#define D_ERR 0x4000
-#define D_STP 0x0200
-#define D_ENP 0x0100
-#define RD_FRAM 0x2000
-#define RD_OFLO 0x1000
-#define RD_BUFF 0x0400
-#define RD_PAM 0x0040
-#define RD_LAFM 0x0020
-#define RD_BAM 0x0010
+#define D_OWN	  0x8000
+#define D_ERR	  0x4000
+#define D_STP	  0x0200
+#define D_ENP	  0x0100
+#define RD_FRAM	  0x2000
+#define RD_OFLO	  0x1000
+#define RD_BUFF	  0x0400
+#define RD_PAM	  0x0040
+#define RD_LAFM	  0x0020
+#define RD_BAM	  0x0010
 #define TD_ADDFCS 0x2000
-#define TD_LTINT 0x1000
-#define TM_BUFF 0x80000000u
-#define TM_UFLO 0x40000000u
-#define TM_LCAR 0x08000000u
+#define TD_LTINT  0x1000
+#define TM_BUFF	  0x80000000u
+#define TM_UFLO	  0x40000000u
+#define TM_LCAR	  0x08000000u
 
 /* One descriptor, in the 32-bit (SWSTYLE 2) field order. */
 struct desc {
 	uint32_t addr;
-	uint16_t bcnt;   /* two's complement byte count with the ONES nibble */
+	uint16_t bcnt; /* two's complement byte count with the ONES nibble */
 	uint16_t status;
-	uint32_t misc;   /* RMD2 message count / TMD2 error bits */
+	uint32_t misc; /* RMD2 message count / TMD2 error bits */
 };
 
 struct pcnet {
@@ -117,7 +117,7 @@ struct pcnet {
 	bool looptest;
 	bool in_tx;
 	uint8_t txbuf[TXBUF_SIZE];
-	int txpos; /* -1: no frame being gathered */
+	int txpos;	/* -1: no frame being gathered */
 	uint64_t txstp; /* descriptor address of the frame's STP */
 	ml_timer *poll;
 };
@@ -292,8 +292,7 @@ static bool ladr_match(struct pcnet *s, const uint8_t *buf)
 static ssize_t do_receive(struct pcnet *s, const uint8_t *frame, size_t size)
 {
 	uint16_t *c = s->csr;
-	if ((c[15] & M_DRX) || rx_stopped(s) || size == 0 ||
-	    ((c[15] & M_LOOP) && !s->looptest))
+	if ((c[15] & M_DRX) || rx_stopped(s) || size == 0 || ((c[15] & M_LOOP) && !s->looptest))
 		return -1;
 	if (size > TXBUF_SIZE - 4)
 		return -1;
@@ -319,18 +318,20 @@ static ssize_t do_receive(struct pcnet *s, const uint8_t *frame, size_t size)
 		return -1;
 	}
 	/* As QEMU: if the current descriptor is not ours, look for the next
-	 * one that is (once around the ring at most). */
+	 * one that is (once around the ring at most, and no further than the
+	 * largest ring an init block can describe). */
 	unsigned idx = ring_index(&c[72], len);
+	unsigned scan = len < 512 ? len : 512;
 	struct desc d;
 	unsigned tries;
-	for (tries = 0; tries < len; tries++) {
+	for (tries = 0; tries < scan; tries++) {
 		uint64_t a = phys(s, s->rdra + (uint64_t)((idx + tries) % len) * desc_size(s));
 		if (!desc_load(s, a, &d))
 			break;
 		if ((d.status & D_OWN) && ones_ok(&d))
 			break;
 	}
-	if (tries == len || !(d.status & D_OWN) || !ones_ok(&d)) {
+	if (tries == scan || !(d.status & D_OWN) || !ones_ok(&d)) {
 		c[0] |= C0_MISS;
 		c[112]++;
 		update_irq(s);
@@ -355,8 +356,8 @@ static ssize_t do_receive(struct pcnet *s, const uint8_t *frame, size_t size)
 		if (done == total) {
 			d.status |= D_ENP;
 			if (!prom)
-				d.status |= (pam ? RD_PAM : 0) | (lafm ? RD_LAFM : 0) |
-					    (bam ? RD_BAM : 0);
+				d.status |=
+				    (pam ? RD_PAM : 0) | (lafm ? RD_LAFM : 0) | (bam ? RD_BAM : 0);
 			d.misc = (d.misc & ~0xfffu) | (uint32_t)total;
 			if (!dma_ok)
 				d.status |= D_ERR | RD_FRAM;
@@ -709,8 +710,22 @@ static void csr_write(struct pcnet *s, unsigned rap, uint16_t v)
 			transmit(s);
 		return;
 	}
-	case 1: case 2: case 8: case 9: case 10: case 11: case 12: case 13: case 14: case 15:
-	case 18 ... 47: case 72: case 74: case 76: case 78: case 112:
+	case 1:
+	case 2:
+	case 8:
+	case 9:
+	case 10:
+	case 11:
+	case 12:
+	case 13:
+	case 14:
+	case 15:
+	case 18 ... 47:
+	case 72:
+	case 74:
+	case 76:
+	case 78:
+	case 112:
 		/* only while stopped or suspended */
 		if (!running(s))
 			break;
@@ -790,8 +805,15 @@ static void bcr_write(struct pcnet *s, unsigned rap, uint16_t v)
 		}
 		s->bcr[rap] = v;
 		break;
-	case BCR_LNKST: case BCR_LED1: case BCR_LED2: case BCR_LED3: case BCR_MC:
-	case BCR_FDC: case BCR_BSBC: case BCR_EECAS: case BCR_PLAT:
+	case BCR_LNKST:
+	case BCR_LED1:
+	case BCR_LED2:
+	case BCR_LED3:
+	case BCR_MC:
+	case BCR_FDC:
+	case BCR_BSBC:
+	case BCR_EECAS:
+	case BCR_PLAT:
 		s->bcr[rap] = v;
 		break;
 	default:
@@ -803,7 +825,10 @@ static uint16_t bcr_read(struct pcnet *s, unsigned rap)
 {
 	rap &= 127;
 	switch (rap) {
-	case BCR_LNKST: case BCR_LED1: case BCR_LED2: case BCR_LED3: {
+	case BCR_LNKST:
+	case BCR_LED1:
+	case BCR_LED2:
+	case BCR_LED3: {
 		/* LEDOUT: the LED's enabled conditions, here only link status */
 		uint16_t v = s->bcr[rap] & ~0x8000;
 		return v | ((v & 0x017f & (s->link_up ? 0x40 : 0)) ? 0x8000 : 0);
@@ -937,20 +962,19 @@ static void pcnet_query_rx_filter(NetClient *nc, JsonObject *o)
 	struct pcnet *s = nc->opaque;
 	json_object_set_boolean_member(o, "promiscuous", s->csr[15] & M_PROM);
 	json_object_set_string_member(o, "multicast", "normal");
-	json_object_set_string_member(o, "unicast",
-				      (s->csr[15] & M_DRCVPA) ? "none" : "normal");
+	json_object_set_string_member(o, "unicast", (s->csr[15] & M_DRCVPA) ? "none" : "normal");
 	json_object_set_boolean_member(o, "broadcast-allowed", !(s->csr[15] & M_DRCVBC));
 }
 
 static const NetClientOps pcnet_net_ops = {
-	.receive = pcnet_receive,
-	.can_receive = pcnet_can_receive,
-	.link_status_changed = pcnet_link_changed,
-	.query_rx_filter = pcnet_query_rx_filter,
+    .receive = pcnet_receive,
+    .can_receive = pcnet_can_receive,
+    .link_status_changed = pcnet_link_changed,
+    .query_rx_filter = pcnet_query_rx_filter,
 };
 
 static const struct pci_device_ops pcnet_pci_ops = {
-	.reset = pci_reset,
+    .reset = pci_reset,
 };
 
 static int pcnet_init(const struct dev_model *m, struct dev_opts *o, GError **err)
@@ -961,14 +985,14 @@ static int pcnet_init(const struct dev_model *m, struct dev_opts *o, GError **er
 		return -1;
 	}
 	static const struct pci_ident ident = {
-		.vendor_id = 0x1022,
-		.device_id = 0x2000,
-		/* a non-zero subsystem vendor is needed to override the
-		 * framework's default; the real 0000:0000 is set below */
-		.subsys_vendor_id = 0xffff,
-		.class_code = 0x020000,
-		.revision = 0x10,
-		.irq_pin = 1,
+	    .vendor_id = 0x1022,
+	    .device_id = 0x2000,
+	    /* a non-zero subsystem vendor is needed to override the
+	     * framework's default; the real 0000:0000 is set below */
+	    .subsys_vendor_id = 0xffff,
+	    .class_code = 0x020000,
+	    .revision = 0x10,
+	    .irq_pin = 1,
 	};
 	if (!nic_pci_new(&s->nic, o, &ident, &pcnet_pci_ops, s, err)) {
 		nic_abandon(&s->nic);
@@ -1000,15 +1024,15 @@ static int pcnet_init(const struct dev_model *m, struct dev_opts *o, GError **er
 }
 
 static const struct dev_prop pcnet_props[] = {
-	NIC_COMMON_PROPS,
-	{NULL, 0, NULL, NULL, 0},
+    NIC_COMMON_PROPS,
+    {NULL, 0, NULL, NULL, 0},
 };
 
 static struct dev_model pcnet_model = {
-	.name = "pcnet",
-	.bus = "PCI",
-	.category = "Network devices",
-	.props = pcnet_props,
-	.init = pcnet_init,
+    .name = "pcnet",
+    .bus = "PCI",
+    .category = "Network devices",
+    .props = pcnet_props,
+    .init = pcnet_init,
 };
 NIC_MODEL_REGISTER(pcnet_model)

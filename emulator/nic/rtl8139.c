@@ -17,7 +17,6 @@
  * address goes through nic_dma_*: a bad ring drops frames, counted on the
  * NIC, and never stops kite.
  */
-#include <glib/gi18n.h>
 #include <string.h>
 
 #include "machine.h"
@@ -27,7 +26,7 @@
 enum {
 	R_IDR0 = 0x00,
 	R_MAR0 = 0x08,
-	R_TSD0 = 0x10, /* C+ mode: DTCCR (tally counter dump address) */
+	R_TSD0 = 0x10,	/* C+ mode: DTCCR (tally counter dump address) */
 	R_TSAD0 = 0x20, /* C+ mode: TNPDS (normal priority tx ring) */
 	R_RBSTART = 0x30,
 	R_CMD = 0x37,
@@ -66,39 +65,39 @@ enum {
 };
 
 /* CMD */
-#define CMD_RST 0x10
-#define CMD_RE 0x08
-#define CMD_TE 0x04
+#define CMD_RST	 0x10
+#define CMD_RE	 0x08
+#define CMD_TE	 0x04
 #define CMD_BUFE 0x01
 
 /* ISR / IMR */
-#define INT_SERR 0x8000
-#define INT_TIMEOUT 0x4000
-#define INT_FOVW 0x40
+#define INT_SERR	0x8000
+#define INT_TIMEOUT	0x4000
+#define INT_FOVW	0x40
 #define INT_PUN_LINKCHG 0x20
-#define INT_RXOVW 0x10
-#define INT_TER 0x08
-#define INT_TOK 0x04
-#define INT_RER 0x02
-#define INT_ROK 0x01
+#define INT_RXOVW	0x10
+#define INT_TER		0x08
+#define INT_TOK		0x04
+#define INT_RER		0x02
+#define INT_ROK		0x01
 
 /* TSD */
-#define TSD_OWN 0x2000 /* set: the host owns the slot (DMA done) */
-#define TSD_TUN 0x4000
-#define TSD_TOK 0x8000
+#define TSD_OWN	 0x2000 /* set: the host owns the slot (DMA done) */
+#define TSD_TUN	 0x4000
+#define TSD_TOK	 0x8000
 #define TSD_TABT 0x40000000u
 #define TSD_SIZE 0x1fff
 
 /* TCR */
-#define TCR_LOOPBACK (3u << 17)
+#define TCR_LOOPBACK	 (3u << 17)
 #define TCR_HWVER_8139CP 0x74800000u /* RTL8139C+ hardware version bits */
-#define TCR_HWVER_MASK 0x7c800000u
+#define TCR_HWVER_MASK	 0x7c800000u
 
 /* RCR */
-#define RCR_AAP 0x01
-#define RCR_APM 0x02
-#define RCR_AM 0x04
-#define RCR_AB 0x08
+#define RCR_AAP	 0x01
+#define RCR_APM	 0x02
+#define RCR_AM	 0x04
+#define RCR_AB	 0x08
 #define RCR_WRAP 0x80
 
 /* receive record status */
@@ -108,34 +107,34 @@ enum {
 #define RX_MAR 0x8000
 
 /* CpCmd */
-#define CP_RXVLAN 0x0040
+#define CP_RXVLAN   0x0040
 #define CP_RXCHKSUM 0x0020
-#define CP_RXENB 0x0002
-#define CP_TXENB 0x0001
+#define CP_RXENB    0x0002
+#define CP_TXENB    0x0001
 
 /* C+ descriptor word 0 */
-#define CPD_OWN 0x80000000u
-#define CPD_EOR 0x40000000u
-#define CPD_FS 0x20000000u
-#define CPD_LS 0x10000000u
-#define CPTX_LGSEN 0x08000000u
-#define CPTX_IPCS 0x00040000u
-#define CPTX_UDPCS 0x00020000u
-#define CPTX_TCPCS 0x00010000u
+#define CPD_OWN		 0x80000000u
+#define CPD_EOR		 0x40000000u
+#define CPD_FS		 0x20000000u
+#define CPD_LS		 0x10000000u
+#define CPTX_LGSEN	 0x08000000u
+#define CPTX_IPCS	 0x00040000u
+#define CPTX_UDPCS	 0x00020000u
+#define CPTX_TCPCS	 0x00010000u
 #define CPTX_STATUS_MASK 0x03f00000u /* UNF, TES, OWC, LNKF, EXC ... */
-#define CPTX_SIZE 0xffff
-#define CPRX_MAR 0x04000000u
-#define CPRX_PAM 0x02000000u
-#define CPRX_BAR 0x01000000u
-#define CPRX_SIZE 0x1fff
+#define CPTX_SIZE	 0xffff
+#define CPRX_MAR	 0x04000000u
+#define CPRX_PAM	 0x02000000u
+#define CPRX_BAR	 0x01000000u
+#define CPRX_SIZE	 0x1fff
 /* C+ descriptor word 1 */
 #define CPTX_TAGC 0x00020000u
 #define CPRX_TAVA 0x00010000u
 
-#define CP_RING_MAX 64 /* descriptors per C+ ring */
+#define CP_RING_MAX  64 /* descriptors per C+ ring */
 #define CP_TXBUF_MAX 65536
 #define PCI_CLOCK_HZ 33000000ULL
-#define ETH_MIN 60
+#define ETH_MIN	     60
 
 #define BMSR_LINK 0x0004
 
@@ -1112,14 +1111,14 @@ static void rtl_query_rx_filter(NetClient *nc, JsonObject *o)
 }
 
 static const NetClientOps rtl_net_ops = {
-	.receive = rtl_receive,
-	.can_receive = rtl_can_receive,
-	.link_status_changed = rtl_link_changed,
-	.query_rx_filter = rtl_query_rx_filter,
+    .receive = rtl_receive,
+    .can_receive = rtl_can_receive,
+    .link_status_changed = rtl_link_changed,
+    .query_rx_filter = rtl_query_rx_filter,
 };
 
 static const struct pci_device_ops rtl_pci_ops = {
-	.reset = pci_reset,
+    .reset = pci_reset,
 };
 
 static int rtl_init(const struct dev_model *m, struct dev_opts *o, GError **err)
@@ -1130,11 +1129,11 @@ static int rtl_init(const struct dev_model *m, struct dev_opts *o, GError **err)
 		return -1;
 	}
 	static const struct pci_ident ident = {
-		.vendor_id = 0x10ec,
-		.device_id = 0x8139,
-		.class_code = 0x020000,
-		.revision = 0x20, /* >= 0x20: 8139C+ */
-		.irq_pin = 1,
+	    .vendor_id = 0x10ec,
+	    .device_id = 0x8139,
+	    .class_code = 0x020000,
+	    .revision = 0x20, /* >= 0x20: 8139C+ */
+	    .irq_pin = 1,
 	};
 	if (!nic_pci_new(&s->nic, o, &ident, &rtl_pci_ops, s, err)) {
 		nic_abandon(&s->nic);
@@ -1161,15 +1160,15 @@ static int rtl_init(const struct dev_model *m, struct dev_opts *o, GError **err)
 }
 
 static const struct dev_prop rtl_props[] = {
-	NIC_COMMON_PROPS,
-	{NULL, 0, NULL, NULL, 0},
+    NIC_COMMON_PROPS,
+    {NULL, 0, NULL, NULL, 0},
 };
 
 static struct dev_model rtl8139_model = {
-	.name = "rtl8139",
-	.bus = "PCI",
-	.category = "Network devices",
-	.props = rtl_props,
-	.init = rtl_init,
+    .name = "rtl8139",
+    .bus = "PCI",
+    .category = "Network devices",
+    .props = rtl_props,
+    .init = rtl_init,
 };
 NIC_MODEL_REGISTER(rtl8139_model)
