@@ -3,6 +3,7 @@
  * Remote procedures on domains: argument decoding, checks, and the wire
  * form of the answers. The work itself is in domain.c.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <glib/gi18n.h>
@@ -701,42 +702,65 @@ static bool tap_counters(const char *ifname, uint64_t v[8])
 	return false;
 }
 
-#define NIC_STATS_COMMAND "x-query-nic-stats"
+/* kite's counters of every network client (emulator/net/net-qmp.c). */
+#define NIC_STATS_COMMAND "query-kite-net-stats"
 
+static gint64 member_int(JsonObject *o, const char *key)
+{
+	JsonNode *n = json_object_get_member(o, key);
+	if (!n || !JSON_NODE_HOLDS_VALUE(n) || json_node_get_value_type(n) != G_TYPE_INT64)
+		return -1;
+	return json_node_get_int(n);
+}
+
+/*
+ * The NIC's own counters: "rx" is what it received, i.e. what went towards
+ * the guest, which is libvirt's meaning of rx in domifstat. kite does not
+ * count errors: those stay -1 ("unknown"), which virsh leaves out.
+ */
 static bool nic_counters(struct domain *d, KiteNetDef *net, uint64_t v[8], GError **err)
 {
 	if (net->target_dev && tap_counters(net->target_dev, v))
 		return true;
+	const char *alias = net->info.alias ? net->info.alias : "";
 	struct qmp *q = domain_monitor(d, err);
 	if (!q)
 		return false;
-	JsonObject *args = json_object_new();
-	json_object_set_string_member(args, "name", net->info.alias ? net->info.alias : "");
 	g_autoptr(GError) e = NULL;
-	g_autoptr(JsonNode) ret = qmp_command(q, NIC_STATS_COMMAND, args, &e);
+	g_autoptr(JsonNode) ret = qmp_command(q, NIC_STATS_COMMAND, NULL, &e);
 	if (!ret) {
 		if (e->code == VERR_OPERATION_UNSUPPORTED)
 			virt_error(err, VERR_OPERATION_UNSUPPORTED,
 				   _("Operation not supported: kite does not report the counters "
 				     "of NIC '%s' (its monitor has no %s command)"),
-				   net->info.alias ? net->info.alias : "?", NIC_STATS_COMMAND);
+				   alias, NIC_STATS_COMMAND);
 		else
 			g_propagate_error(err, g_steal_pointer(&e));
 		return false;
 	}
-	if (!JSON_NODE_HOLDS_OBJECT(ret)) {
-		virt_error(err, VERR_OPERATION_FAILED, _("kite's %s did not return an object"),
+	if (!JSON_NODE_HOLDS_ARRAY(ret)) {
+		virt_error(err, VERR_OPERATION_FAILED, _("kite's %s did not return a list"),
 			   NIC_STATS_COMMAND);
 		return false;
 	}
-	static const char *const keys[8] = {"rx-bytes", "rx-packets", "rx-errors", "rx-dropped",
-					    "tx-bytes", "tx-packets", "tx-errors", "tx-dropped"};
-	JsonObject *o = json_node_get_object(ret);
-	for (int i = 0; i < 8; i++)
-		v[i] = json_object_has_member(o, keys[i])
-			   ? (uint64_t)json_object_get_int_member(o, keys[i])
-			   : (uint64_t)-1;
-	return true;
+	JsonArray *a = json_node_get_array(ret);
+	for (guint i = 0; i < json_array_get_length(a); i++) {
+		JsonNode *en = json_array_get_element(a, i);
+		JsonObject *o = JSON_NODE_HOLDS_OBJECT(en) ? json_node_get_object(en) : NULL;
+		if (!o ||
+		    strcmp(json_object_get_string_member_with_default(o, "type", ""), "nic") != 0 ||
+		    strcmp(json_object_get_string_member_with_default(o, "name", ""), alias) != 0)
+			continue;
+		static const char *const keys[8] = {"rx-bytes",	  "rx-packets", "rx-errors",
+						    "rx-dropped", "tx-bytes",	"tx-packets",
+						    "tx-errors",  "tx-dropped"};
+		for (int k = 0; k < 8; k++)
+			v[k] = (uint64_t)member_int(o, keys[k]);
+		return true;
+	}
+	virt_error(err, VERR_OPERATION_FAILED, _("kite's %s does not list NIC '%s' of domain '%s'"),
+		   NIC_STATS_COMMAND, alias, domain_name(d));
+	return false;
 }
 
 PROC(proc_interface_stats)
@@ -764,6 +788,51 @@ PROC(proc_interface_stats)
 	for (int i = 0; i < 8; i++)
 		xdr_put_u64(out, v[i]);
 	return true;
+}
+
+/*
+ * The DHCP leases of kite's user-mode networks, keyed by MAC: kite learns
+ * them from the ACKs libslirp sends (query-kite-usernet-leases).
+ */
+static JsonArray *usernet_leases(struct domain *d, GError **err)
+{
+	struct qmp *q = domain_monitor(d, err);
+	if (!q)
+		return NULL;
+	JsonNode *ret = qmp_command(q, "query-kite-usernet-leases", NULL, err);
+	if (!ret)
+		return NULL;
+	if (!JSON_NODE_HOLDS_ARRAY(ret)) {
+		json_node_unref(ret);
+		virt_error(err, VERR_OPERATION_FAILED,
+			   _("kite's query-kite-usernet-leases did not return a list"));
+		return NULL;
+	}
+	JsonArray *a = json_array_ref(json_node_get_array(ret));
+	json_node_unref(ret);
+	return a;
+}
+
+/* Addresses (and their prefix) leased to mac; valid dotted quads only. */
+static void addrs_from_leases(JsonArray *leases, const char *mac, GPtrArray *found,
+			      unsigned *prefix)
+{
+	for (guint i = 0; i < json_array_get_length(leases); i++) {
+		JsonNode *en = json_array_get_element(leases, i);
+		JsonObject *o = JSON_NODE_HOLDS_OBJECT(en) ? json_node_get_object(en) : NULL;
+		if (!o ||
+		    g_ascii_strcasecmp(json_object_get_string_member_with_default(o, "macaddr", ""),
+				       mac) != 0)
+			continue;
+		const char *ip = json_object_get_string_member_with_default(o, "ip-address", "");
+		struct in_addr a;
+		if (inet_pton(AF_INET, ip, &a) != 1)
+			continue;
+		gint64 p = member_int(o, "prefix");
+		if (p >= 0 && p <= 32)
+			*prefix = (unsigned)p;
+		g_ptr_array_add(found, g_strdup(ip));
+	}
 }
 
 /* IPv4 addresses found on the same line as the MAC in `text`. */
@@ -811,7 +880,7 @@ PROC(proc_interface_addresses)
 		virt_error(err, VERR_INVALID_ARG, _("unknown address source %u"), source);
 		return false;
 	}
-	g_autofree char *usernet = NULL;
+	g_autoptr(JsonArray) usernet = NULL;
 	g_autofree char *arp = NULL;
 	if (source == IFADDR_SRC_ARP)
 		g_file_get_contents("/proc/net/arp", &arp, NULL, NULL);
@@ -829,14 +898,12 @@ PROC(proc_interface_addresses)
 			if (arp)
 				addrs_from_text(arp, mac, found);
 		} else if (net->type == KITE_NET_USER) {
-			/* libslirp's DHCP server: kite lists its leases in
-			 * `info usernet`, one per line with the MAC. */
 			if (!usernet) {
-				usernet = domain_hmp(d, "info usernet", err);
+				usernet = usernet_leases(d, err);
 				if (!usernet)
 					return false;
 			}
-			addrs_from_text(usernet, mac, found);
+			addrs_from_leases(usernet, mac, found, &prefix);
 		} else if (net->type == KITE_NET_NETWORK) {
 			struct network *nw = network_find_name(net->source_network);
 			g_autoptr(GPtrArray) leases = nw ? network_leases(nw, NULL) : NULL;

@@ -568,14 +568,34 @@ static void qmp_event(const char *event, JsonObject *data, void *opaque)
 {
 	struct domain *d = opaque;
 
-	(void)data;
 	log_debug("domain %s: QMP event %s", domain_name(d), event);
 	if (!domain_active(d))
 		return;
 	if (strcmp(event, "SHUTDOWN") == 0) {
+		/*
+		 * kite runs with -no-shutdown, so after the guest powered off it
+		 * only stops. As libvirt does for <on_poweroff>destroy (the
+		 * default): report the domain shutting down, then end kite; the
+		 * process watch reports it shut off with reason "shutdown". The
+		 * SHUTDOWN kite sends for that SIGTERM changes nothing more.
+		 */
+		if (d->guest_shutdown || d->destroying)
+			return;
 		d->guest_shutdown = true;
+		bool guest =
+		    data && json_object_get_boolean_member_with_default(data, "guest", FALSE);
+		set_state(d, DOM_SHUTDOWN, REASON_SHUTDOWN_UNKNOWN);
+		events_domain_lifecycle(d, EV_SHUTDOWN,
+					guest ? EV_SHUTDOWN_GUEST : EV_SHUTDOWN_HOST);
+		if (d->pid > 0) {
+			log_info("domain %s: %s shut down; stopping kite (pid %d)", domain_name(d),
+				 guest ? "the guest" : "the host", (int)d->pid);
+			kill(d->pid, SIGTERM);
+		}
 	} else if (strcmp(event, "STOP") == 0) {
-		enter_paused(d);
+		/* -no-shutdown's pause after a shutdown is no user's pause */
+		if (!d->guest_shutdown)
+			enter_paused(d);
 	} else if (strcmp(event, "RESUME") == 0) {
 		enter_running(d);
 	} else if (strcmp(event, "RESET") == 0) {

@@ -209,6 +209,7 @@ enum virt_domain_state {
 #define REASON_RUNNING_BOOTED	 1
 #define REASON_RUNNING_UNPAUSED	 5
 #define REASON_PAUSED_USER	 1
+#define REASON_SHUTDOWN_UNKNOWN	 0
 #define REASON_SHUTDOWN_USER	 1
 #define REASON_SHUTOFF_UNKNOWN	 0
 #define REASON_SHUTOFF_SHUTDOWN	 1
@@ -237,6 +238,8 @@ enum virt_domain_event {
 #define EV_STOPPED_CRASHED   2
 #define EV_STOPPED_FAILED    5
 #define EV_SHUTDOWN_FINISHED 0
+#define EV_SHUTDOWN_GUEST    1
+#define EV_SHUTDOWN_HOST     2
 
 /* virDomainEventID: ids below this are accepted by the register calls. */
 #define DOMAIN_EVENT_ID_LIFECYCLE      0

@@ -115,10 +115,17 @@ static void pm_reset(void *opaque)
 	sci_update();
 }
 
+/* false with -no-acpi: like QEMU's PC then, the machine has no PIIX4 PM
+ * function, so no power button and no S5 */
+static bool pm_present;
+
 void machine_request_powerdown(void)
 {
-	pm.sts |= PM1_STS_PWRBTN;
-	sci_update();
+	if (pm_present) {
+		pm.sts |= PM1_STS_PWRBTN;
+		sci_update();
+	}
+	/* QEMU reports the request even when nothing in the machine hears it */
 	qmp_event_emit("POWERDOWN", NULL);
 }
 
@@ -132,6 +139,7 @@ DEV_MODEL_REGISTER(pm_model)
 
 void acpi_pm_init(void)
 {
+	pm_present = true;
 	pm_reset(NULL);
 	io_region_add(IO_SPACE_PIO, PM_BASE, 12, &pm_ops, NULL, "acpi-pm");
 	machine_register_reset(pm_reset, NULL);

@@ -43,6 +43,20 @@ static const struct cpu_model models[] = {
      (1u << 31) | (1u << 21), EXT_EDX, 0},
 };
 
+/* -cpu host,migratable=on|off (and max): on, QEMU's default, leaves out
+ * features a migration could not carry to another host */
+static bool host_migratable = true;
+
+void cpuid_set_migratable(bool on)
+{
+	host_migratable = on;
+}
+
+bool cpuid_model_has_host_features(const char *model)
+{
+	return !strcmp(model, "host") || !strcmp(model, "max");
+}
+
 static const struct cpu_model *find_model(const char *name)
 {
 	for (size_t i = 0; i < G_N_ELEMENTS(models); i++)
@@ -146,6 +160,12 @@ struct kvm_cpuid2 *cpuid_build(int kvm_fd, const char *model_name, unsigned idx,
 				e->edx &= model->ext1_edx | model->leaf1_edx;
 				e->ecx &= model->ext1_ecx;
 			}
+			break;
+		case 0x80000007:
+			/* invariant TSC: its rate changes with the host, so QEMU
+			 * hides it from CPUs that may migrate (migratable=on) */
+			if (model->baseline || host_migratable)
+				e->edx &= ~(1u << 8);
 			break;
 		case 0x80000008:
 			e->ecx = (e->ecx & ~0xffu) | ((n - 1) & 0xff);

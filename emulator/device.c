@@ -15,6 +15,7 @@ static struct dev_instance *instances;
 /* Properties every PCI model has (handled by pci.c), shown by help. */
 static const struct dev_prop pci_common_props[] = {
     {"addr", DEV_PROP_PCI_ADDR, "-1", "Slot and optional function number, example: 06.0 or 06", 0},
+    {"bus", DEV_PROP_STR, "pci.0", "PCI bus (kite has one: pci.0)", 0},
     {"multifunction", DEV_PROP_BOOL, "false", "on/off", 0},
     {"romfile", DEV_PROP_STR, NULL, "option ROM file (only empty: kite has no BIOS)", 0},
     {"rombar", DEV_PROP_UINT, "1", NULL, 1},
@@ -224,6 +225,151 @@ static void dev_opts_free(struct dev_opts *o)
 	g_free(o);
 }
 
+/* A property value, parsed and checked against its type; NULL with err
+ * naming the property when it does not exist or the value does not fit. */
+static struct opt_val *parse_prop(const struct dev_model *m, const char *key, const char *val,
+				  GError **err)
+{
+	const struct dev_prop *p = find_prop(m, key);
+	if (!p) {
+		g_set_error(err, KITE_ERROR, KITE_ERR_GENERIC, _("Property '%s.%s' not found"),
+			    m->name, key);
+		return NULL;
+	}
+	struct opt_val *v = g_new0(struct opt_val, 1);
+	v->prop = p;
+	v->text = g_strdup(val);
+	bool ok = true;
+	switch (p->type) {
+	case DEV_PROP_STR:
+		break;
+	case DEV_PROP_BOOL:
+		ok = parse_bool(val, &v->b);
+		break;
+	case DEV_PROP_UINT:
+		ok = parse_uint(val, &v->u) && (!p->max || v->u <= p->max);
+		break;
+	case DEV_PROP_MAC:
+		ok = parse_mac(val, v->mac);
+		break;
+	case DEV_PROP_PCI_ADDR:
+		ok = parse_pci_addr(val, &v->devfn);
+		break;
+	}
+	if (!ok) {
+		if (p->type == DEV_PROP_BOOL)
+			g_set_error(err, KITE_ERROR, KITE_ERR_GENERIC,
+				    _("Parameter '%s' expects 'on' or 'off'"), p->name);
+		else
+			g_set_error(err, KITE_ERROR, KITE_ERR_GENERIC,
+				    _("Property '%s.%s' doesn't take value '%s'"), m->name, p->name,
+				    val);
+		opt_val_free(v);
+		return NULL;
+	}
+	return v;
+}
+
+/* ---- -global ---- */
+
+struct dev_global {
+	const struct dev_model *model; /* NULL for the built-in ones below */
+	char *driver, *prop, *value;
+};
+
+static GList *globals; /* of struct dev_global, in command-line order */
+
+/* Built-in devices whose -global properties the machine code reads with
+ * dev_global_get(); any other property of theirs is refused. */
+static const struct {
+	const char *driver, *prop;
+} builtin_globals[] = {
+    {"kvm-pit", "lost_tick_policy"},
+    {"PIIX4_PM", "disable_s3"},
+    {"PIIX4_PM", "disable_s4"},
+};
+
+int dev_global_add(const char *spec, GError **err)
+{
+	g_autofree char *driver = NULL, *prop = NULL, *value = NULL;
+	const char *dot = strchr(spec, '.'), *eq = strchr(spec, '=');
+	if (dot && eq && dot < eq && dot > spec && eq > dot + 1) {
+		/* QEMU's short form: DRIVER.PROP=VALUE, split at the first '.' */
+		driver = g_strndup(spec, dot - spec);
+		prop = g_strndup(dot + 1, eq - dot - 1);
+		value = g_strdup(eq + 1);
+	} else {
+		/* the long form: driver=D,property=P,value=V */
+		struct kvlist *kv = kv_parse(spec, NULL, err);
+		if (!kv)
+			return -1;
+		driver = g_strdup(kv_get(kv, "driver"));
+		prop = g_strdup(kv_get(kv, "property"));
+		value = g_strdup(kv_get(kv, "value"));
+		bool all = kv_check_all_used(kv, err);
+		kv_free(kv);
+		if (!all)
+			return -1;
+		if (!driver || !prop || !value) {
+			g_set_error(err, KITE_ERROR, KITE_ERR_GENERIC,
+				    _("expected DRIVER.PROPERTY=VALUE or "
+				      "driver=DRIVER,property=PROPERTY,value=VALUE"));
+			return -1;
+		}
+	}
+	const struct dev_model *m = NULL;
+	bool builtin = false;
+	for (size_t i = 0; i < G_N_ELEMENTS(builtin_globals); i++)
+		if (!strcmp(builtin_globals[i].driver, driver)) {
+			builtin = true;
+			if (!strcmp(builtin_globals[i].prop, prop))
+				goto store;
+		}
+	if (builtin) {
+		g_set_error(err, KITE_ERROR, KITE_ERR_GENERIC,
+			    _("property '%s' of the built-in device '%s' is not supported by kite"),
+			    prop, driver);
+		return -1;
+	}
+	m = dev_model_find(driver);
+	if (!m) {
+		g_set_error(err, KITE_ERROR, KITE_ERR_GENERIC,
+			    _("'%s' is not a device model kite has (-device help lists them)"),
+			    driver);
+		return -1;
+	}
+	if (m->no_user || !strcmp(m->name, "isa-serial")) {
+		/* kite builds these itself, without -device options (isa-serial
+		 * for -serial), so a default would not reach all of them */
+		g_set_error(err, KITE_ERROR, KITE_ERR_GENERIC,
+			    _("defaults for device '%s' are not supported yet"), m->name);
+		return -1;
+	}
+	struct opt_val *v = parse_prop(m, prop, value, err);
+	if (!v)
+		return -1;
+	opt_val_free(v);
+store:;
+	struct dev_global *g = g_new0(struct dev_global, 1);
+	g->model = m;
+	g->driver = g_steal_pointer(&driver);
+	g->prop = g_steal_pointer(&prop);
+	g->value = g_steal_pointer(&value);
+	globals = g_list_append(globals, g);
+	return 0;
+}
+
+const char *dev_global_get(const char *driver, const char *prop)
+{
+	const char *found = NULL;
+	for (GList *l = globals; l; l = l->next) {
+		struct dev_global *g = l->data;
+		if (!strcmp(g->driver, driver) && !strcmp(g->prop, prop))
+			found = g->value; /* the last one wins, as in QEMU */
+	}
+	return found;
+}
+
 static int create(const char *spec, void *extra, bool *helped, GError **err);
 
 int dev_create(const char *spec, bool *helped, GError **err)
@@ -303,43 +449,20 @@ static int create(const char *spec, void *extra, bool *helped, GError **err)
 			o->id = g_strdup(it->val);
 			continue;
 		}
-		const struct dev_prop *p = find_prop(m, it->key);
-		if (!p) {
-			g_set_error(err, KITE_ERROR, KITE_ERR_GENERIC,
-				    _("Property '%s.%s' not found"), m->name, it->key);
+		struct opt_val *v = parse_prop(m, it->key, it->val, err);
+		if (!v)
 			goto out;
-		}
-		struct opt_val *v = g_new0(struct opt_val, 1);
-		v->prop = p;
-		v->text = g_strdup(it->val);
-		bool ok = true;
-		switch (p->type) {
-		case DEV_PROP_STR:
-			break;
-		case DEV_PROP_BOOL:
-			ok = parse_bool(it->val, &v->b);
-			break;
-		case DEV_PROP_UINT:
-			ok = parse_uint(it->val, &v->u) && (!p->max || v->u <= p->max);
-			break;
-		case DEV_PROP_MAC:
-			ok = parse_mac(it->val, v->mac);
-			break;
-		case DEV_PROP_PCI_ADDR:
-			ok = parse_pci_addr(it->val, &v->devfn);
-			break;
-		}
-		g_hash_table_replace(o->vals, (gpointer)p->name, v);
-		if (!ok) {
-			if (p->type == DEV_PROP_BOOL)
-				g_set_error(err, KITE_ERROR, KITE_ERR_GENERIC,
-					    _("Parameter '%s' expects 'on' or 'off'"), p->name);
-			else
-				g_set_error(err, KITE_ERROR, KITE_ERR_GENERIC,
-					    _("Property '%s.%s' doesn't take value '%s'"), m->name,
-					    p->name, it->val);
+		g_hash_table_replace(o->vals, (gpointer)v->prop->name, v);
+	}
+	/* -global defaults for what the device line left out */
+	for (GList *l = globals; l; l = l->next) {
+		struct dev_global *g = l->data;
+		if (g->model != m || g_hash_table_contains(o->vals, g->prop))
+			continue;
+		struct opt_val *v = parse_prop(m, g->prop, g->value, err);
+		if (!v)
 			goto out;
-		}
+		g_hash_table_replace(o->vals, (gpointer)v->prop->name, v);
 	}
 	if (is_pci(m)) {
 		if (dev_opts_is_set(o, "romfile") && *dev_opts_str(o, "romfile")) {
@@ -347,6 +470,12 @@ static int create(const char *spec, void *extra, bool *helped, GError **err)
 				    _("%s: property 'romfile' is not supported yet (kite has no "
 				      "firmware to run option ROMs)"),
 				    m->name);
+			goto out;
+		}
+		const char *bus = dev_opts_str(o, "bus");
+		if (strcmp(bus, "pci.0") != 0) {
+			g_set_error(err, KITE_ERROR, KITE_ERR_GENERIC,
+				    _("Bus '%s' not found (kite has one PCI bus, pci.0)"), bus);
 			goto out;
 		}
 		if (dev_opts_bool(o, "multifunction")) {

@@ -79,6 +79,16 @@ int dev_create(const char *spec, bool *helped, GError **err);
 int dev_create_extra(const char *spec, void *extra, GError **err);
 void *dev_opts_extra(struct dev_opts *o);
 
+/*
+ * -global DRIVER.PROP=VALUE (or driver=,property=,value=): a default for
+ * PROP of every DRIVER made with -device (checked against the model now).
+ * A few properties of built-in devices are accepted too (kvm-pit's
+ * lost_tick_policy, PIIX4_PM's disable_s3/disable_s4); the machine code
+ * reads them with dev_global_get(), the last one given winning.
+ */
+int dev_global_add(const char *spec, GError **err);
+const char *dev_global_get(const char *driver, const char *prop);
+
 /* Accessors for the parsed options; the getters return the default when the
  * property was not given (or 0 / NULL when there is no default). */
 bool dev_opts_is_set(struct dev_opts *o, const char *name);

@@ -125,6 +125,17 @@ int kvm_init(GError **err)
 			    g_strerror(errno));
 		return -1;
 	}
+	/* -global kvm-pit.lost_tick_policy=discard: ticks the guest missed are
+	 * dropped instead of delivered late (KVM's default, "delay") */
+	if (machine_cfg.pit_discard_lost_ticks) {
+		struct kvm_reinject_control rc = {.pit_reinject = 0};
+		if (ioctl(vm_fd, KVM_REINJECT_CONTROL, &rc) < 0) {
+			g_set_error(err, KITE_ERROR, KITE_ERR_GENERIC,
+				    "KVM_REINJECT_CONTROL (lost_tick_policy=discard): %s",
+				    g_strerror(errno));
+			return -1;
+		}
+	}
 	for (int i = 0; i < 3; i++) {
 		init_chips[i].chip_id = i;
 		if (ioctl(vm_fd, KVM_GET_IRQCHIP, &init_chips[i]) < 0)

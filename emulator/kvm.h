@@ -54,6 +54,10 @@ void kvm_irqchip_reset(void);
 struct kvm_cpuid2 *cpuid_build(int kvm_fd, const char *model, unsigned vcpu_index,
 			       unsigned nr_vcpus, GError **err);
 bool cpuid_model_known(const char *model);
+/* host and max: KVM's features, minus unmigratable ones unless
+ * migratable=off (cpuid_set_migratable) */
+bool cpuid_model_has_host_features(const char *model);
+void cpuid_set_migratable(bool on);
 void cpuid_list_models(void);
 
 #endif

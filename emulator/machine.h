@@ -81,7 +81,8 @@ struct machine_config {
 	bool nodefaults;
 	const char *cpu_model; /* "host", "qemu64", ... */
 	const char *kernel, *initrd, *append;
-	char *uuid; /* -uuid, or NULL */
+	char *uuid;		     /* -uuid, or NULL */
+	bool pit_discard_lost_ticks; /* -global kvm-pit.lost_tick_policy=discard */
 };
 extern struct machine_config machine_cfg;
 

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * MC146818 CMOS/RTC at 0x70/0x71: wall-clock time from the host (UTC, like
- * QEMU's default -rtc base=utc), the status registers, and the memory-size
+ * QEMU's default -rtc base=utc, or local time, or from a given date on),
+ * the status registers, and the memory-size
  * bytes firmware-less guests and Linux's early code may read.
  */
 #include "rtc.h"
@@ -28,6 +29,17 @@ struct rtc {
 
 static struct rtc rtc;
 
+/* -rtc base=: the guest's clock is the host's UTC or local time, moved by
+ * a fixed number of seconds for base=DATE */
+static bool rtc_localtime;
+static int64_t rtc_offset_s;
+
+void rtc_configure(bool localtime, int64_t offset_s)
+{
+	rtc_localtime = localtime;
+	rtc_offset_s = offset_s;
+}
+
 static uint8_t to_bcd(const struct rtc *r, int v)
 {
 	if (r->cmem[REG_B] & REG_B_BINARY)
@@ -37,9 +49,12 @@ static uint8_t to_bcd(const struct rtc *r, int v)
 
 static void fill_time(struct rtc *r)
 {
-	time_t now = time(NULL);
+	time_t now = time(NULL) + (time_t)rtc_offset_s;
 	struct tm tm;
-	gmtime_r(&now, &tm);
+	if (rtc_localtime)
+		localtime_r(&now, &tm);
+	else
+		gmtime_r(&now, &tm);
 	r->cmem[0] = to_bcd(r, tm.tm_sec);
 	r->cmem[2] = to_bcd(r, tm.tm_min);
 	int hour = tm.tm_hour;

@@ -19,6 +19,7 @@
 #include <sys/mman.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "boot.h"
@@ -271,9 +272,11 @@ static void print_help(void)
 		 "-h or -help     display this help and exit\n"
 		 "-version        display version information and exit\n"
 		 "-machine [type=]pc[,accel=kvm|qtest][,usb=off][,dump-guest-core=on|off]\n"
-		 "                [,mem-merge=on|off]  (q35 is not supported yet)\n"
+		 "                [,mem-merge=on|off][,acpi=on|off][,graphics=on|off]\n"
+		 "                [,hpet=off][,smm=off][,kernel_irqchip=on]\n"
+		 "                (q35 is not supported yet)\n"
 		 "-accel kvm|qtest  select accelerator; -enable-kvm is -accel kvm\n"
-		 "-cpu host|max|qemu64|kvm64|base|help\n"
+		 "-cpu host|max|qemu64|kvm64|base|help  (host, max: [,migratable=on|off])\n"
 		 "-smp [cpus=]n[,sockets=s][,cores=c][,threads=t][,maxcpus=n]\n"
 		 "-m [size=]megs  guest RAM (default 128M; suffixes K, M, G, T)\n"
 		 "-name [guest=]name[,debug-threads=on|off]\n"
@@ -287,6 +290,10 @@ static void print_help(void)
 		 "-kernel file    PVH ELF or Linux bzImage\n"
 		 "-initrd file    initial ram disk\n"
 		 "-append cmdline kernel command line\n"
+		 "-boot [order=drives][,once=drives][,menu=on|off][,strict=on|off]\n"
+		 "      [,splash=file][,splash-time=ms][,reboot-timeout=ms]\n"
+		 "                checked, then no effect: kite has no firmware and\n"
+		 "                always starts -kernel (a boot order needs -kernel)\n"
 		 "\nDevices:\n"
 		 "-device driver[,prop[=value][,...]]  (-device help lists drivers)\n"
 		 "-serial dev     stdio, file:PATH, pty, null, none, chardev:ID, mon:dev,\n"
@@ -299,7 +306,7 @@ static void print_help(void)
 		 "\nMonitors:\n"
 		 "-monitor dev    HMP on a character device\n"
 		 "-qmp dev        QMP on a character device\n"
-		 "-mon [chardev=]ID[,mode=readline|control][,pretty=on|off]\n"
+		 "-mon [chardev=]ID[,mode=readline|control][,pretty=on|off][,id=name]\n"
 		 "-qtest dev      qtest protocol on a character device (with -accel qtest)\n"
 		 "-qtest-log file|none\n"
 		 "\nProcess:\n"
@@ -307,7 +314,11 @@ static void print_help(void)
 		 "-pidfile file   write the process id to file (removed at exit)\n"
 		 "-D logfile      write log messages to logfile\n"
 		 "-d item,...     log items: guest_errors, unimp (-d help)\n"
-		 "-rtc base=utc, -msg timestamp=on|off, -overcommit mem-lock=off\n"));
+		 "-rtc [base=utc|localtime|date][,clock=host][,driftfix=none|slew]\n"
+		 "-msg timestamp=on|off, -overcommit mem-lock=on|off\n"
+		 "-global driver.property=value  default property of -device drivers;\n"
+		 "                also kvm-pit.lost_tick_policy, PIIX4_PM.disable_s3/s4\n"
+		 "-sandbox off    (kite has no seccomp sandbox yet)\n"));
 }
 
 static const struct opt_def *find_opt(const char *name)
@@ -416,6 +427,32 @@ static void handle_machine(const char *arg)
 		die("machine", arg, err);
 	if (b)
 		fail("machine", arg, _("property 'vmport=on' is not supported yet"));
+	/* acpi=off is -no-acpi; graphics= only tells firmware where to print */
+	const char *acpi = kv_get(kv, "acpi");
+	if (acpi && strcmp(acpi, "auto") != 0) {
+		bool on;
+		if (!parse_bool(acpi, &on))
+			fail("machine", arg, _("Parameter 'acpi' expects 'on', 'off' or 'auto'"));
+		no_acpi = !on;
+	}
+	if (!kv_get_bool(kv, "graphics", true, &b, &err))
+		die("machine", arg, err);
+	if (!kv_get_bool(kv, "hpet", false, &b, &err))
+		die("machine", arg, err);
+	if (b)
+		fail("machine", arg,
+		     _("property 'hpet=on' is not supported yet (kite has no HPET)"));
+	const char *smm = kv_get(kv, "smm");
+	if (smm && strcmp(smm, "auto") != 0 && (!parse_bool(smm, &b) || b))
+		fail("machine", arg,
+		     _("property 'smm=%s' is not supported (kite has no System Management Mode)"),
+		     smm);
+	const char *irqchip = kv_get(kv, "kernel_irqchip");
+	if (irqchip && (!parse_bool(irqchip, &b) || !b))
+		fail("machine", arg,
+		     _("property 'kernel_irqchip=%s' is not supported (kite always uses KVM's "
+		       "in-kernel irqchip)"),
+		     irqchip);
 	for (guint i = 0; i < kv->items->len; i++) {
 		struct kv_item *it = kv->items->pdata[i];
 		if (!it->used)
@@ -552,11 +589,26 @@ static void handle_cpu(const char *arg)
 		cpuid_list_models();
 		exit(0);
 	}
-	if (strchr(arg, ','))
-		fail("cpu", arg, _("CPU properties and feature flags are not supported yet"));
-	if (!cpuid_model_known(arg))
-		fail("cpu", arg, _("unable to find CPU model '%s'"), arg);
-	machine_cfg.cpu_model = arg;
+	GError *err = NULL;
+	struct kvlist *kv = kv_parse(arg, "model", &err);
+	if (!kv)
+		die("cpu", arg, err);
+	const char *model = kv_get(kv, "model");
+	if (!model || !cpuid_model_known(model))
+		fail("cpu", arg, _("unable to find CPU model '%s'"), model ? model : "");
+	/* libvirt's host-passthrough is "-cpu host,migratable=on" */
+	if (cpuid_model_has_host_features(model)) {
+		bool migratable;
+		if (!kv_get_bool(kv, "migratable", true, &migratable, &err))
+			die("cpu", arg, err);
+		cpuid_set_migratable(migratable);
+	}
+	for (guint i = 0; i < kv->items->len; i++)
+		if (!((struct kv_item *)kv->items->pdata[i])->used)
+			fail("cpu", arg,
+			     _("CPU properties and feature flags are not supported yet"));
+	machine_cfg.cpu_model = g_strdup(model);
+	kv_free(kv);
 }
 
 static void handle_log(const char *arg)
@@ -579,19 +631,206 @@ static void handle_log(const char *arg)
 	g_strfreev(items);
 }
 
-static void handle_simple_value(const char *opt, const char *arg, const char *key, const char *only)
+/* -overcommit [mem-lock=on|off][,cpu-pm=on|off] */
+static bool mem_lock;
+
+static void handle_overcommit(const char *arg)
+{
+	GError *err = NULL;
+	struct kvlist *kv = kv_parse(arg, NULL, &err);
+	bool cpu_pm;
+	if (!kv || !kv_get_bool(kv, "mem-lock", false, &mem_lock, &err) ||
+	    !kv_get_bool(kv, "cpu-pm", false, &cpu_pm, &err) || !kv_check_all_used(kv, &err))
+		die("overcommit", arg, err);
+	if (cpu_pm)
+		fail("overcommit", arg,
+		     _("cpu-pm=on (guest HLT/MWAIT without exits) is not supported yet"));
+	kv_free(kv);
+}
+
+/* Boot devices of QEMU's PC machine: floppies a and b, disk c, CD-ROM d,
+ * network n. Each may appear once. */
+static void check_boot_devices(const char *arg, const char *key, const char *devs)
+{
+	if (!*devs)
+		fail("boot", arg, _("Parameter '%s' expects boot devices (a, b, c, d, n)"), key);
+	for (const char *p = devs; *p; p++) {
+		if (!strchr("abcdn", *p)) {
+			if (g_ascii_isprint(*p))
+				fail("boot", arg, _("Invalid boot device for PC: '%c'"), *p);
+			fail("boot", arg, _("Invalid boot device for PC: byte 0x%02x"),
+			     (unsigned char)*p);
+		}
+		if (strchr(p + 1, *p))
+			fail("boot", arg, _("Boot device '%c' was given twice"), *p);
+	}
+}
+
+/* A 0..65535 number of -boot; reboot-timeout also takes -1 ("never"). */
+static void check_boot_ms(struct kvlist *kv, const char *arg, const char *key, bool minus_one)
+{
+	const char *v = kv_get(kv, key);
+	uint64_t n;
+	if (!v || (minus_one && !strcmp(v, "-1")))
+		return;
+	if (!parse_uint(v, &n))
+		fail("boot", arg, _("Parameter '%s' expects a number"), key);
+	if (n > 0xffff)
+		fail("boot", arg, _("Parameter '%s' is larger than 65535"), key);
+}
+
+/*
+ * -boot tells the firmware where to boot from. kite has no firmware: it
+ * always starts the -kernel image, just as QEMU's linuxboot option ROM
+ * takes precedence over the boot order. So with -kernel every -boot
+ * setting is checked and then has no effect; without a kernel a boot
+ * order cannot be honoured (checked in kite_main once all options are in).
+ */
+static bool boot_order_given;
+
+static void handle_boot(const char *arg)
+{
+	GError *err = NULL;
+	struct kvlist *kv = kv_parse(arg, "order", &err);
+	if (!kv)
+		die("boot", arg, err);
+	const char *order = kv_get(kv, "order");
+	const char *once = kv_get(kv, "once");
+	if (order)
+		check_boot_devices(arg, "order", order);
+	if (once)
+		check_boot_devices(arg, "once", once);
+	boot_order_given |= order || once;
+	bool b;
+	if (!kv_get_bool(kv, "menu", false, &b, &err) ||
+	    !kv_get_bool(kv, "strict", false, &b, &err))
+		die("boot", arg, err);
+	const char *splash = kv_get(kv, "splash");
+	if (splash && !*splash)
+		fail("boot", arg, _("Parameter 'splash' expects a file name"));
+	check_boot_ms(kv, arg, "splash-time", false);
+	check_boot_ms(kv, arg, "reboot-timeout", true);
+	if (!kv_check_all_used(kv, &err))
+		die("boot", arg, err);
+	kv_free(kv);
+}
+
+/*
+ * -rtc [base=utc|localtime|DATE][,clock=host][,driftfix=none|slew].
+ * driftfix=slew re-delivers periodic RTC interrupts the guest missed;
+ * kite's RTC raises none, so there is nothing to slew and it is accepted
+ * (libvirt asks for it for <timer name='rtc' tickpolicy='catchup'/>).
+ */
+static void handle_rtc(const char *arg)
 {
 	GError *err = NULL;
 	struct kvlist *kv = kv_parse(arg, NULL, &err);
 	if (!kv)
-		die(opt, arg, err);
-	for (guint i = 0; i < kv->items->len; i++) {
-		struct kv_item *it = kv->items->pdata[i];
-		if (strcmp(it->key, key) != 0 || strcmp(it->val, only) != 0)
-			fail(opt, arg, _("'%s=%s' is not supported yet (only %s=%s)"), it->key,
-			     it->val, key, only);
+		die("rtc", arg, err);
+	const char *base = kv_get(kv, "base");
+	const char *clock = kv_get(kv, "clock");
+	const char *driftfix = kv_get(kv, "driftfix");
+	if (!kv_check_all_used(kv, &err))
+		die("rtc", arg, err);
+	if (clock && strcmp(clock, "host") != 0) {
+		if (!strcmp(clock, "rt") || !strcmp(clock, "vm"))
+			fail("rtc", arg, _("clock=%s is not supported yet (only clock=host)"),
+			     clock);
+		fail("rtc", arg, _("invalid option value '%s'"), clock);
+	}
+	if (driftfix && strcmp(driftfix, "none") != 0 && strcmp(driftfix, "slew") != 0)
+		fail("rtc", arg, _("invalid option value '%s'"), driftfix);
+	if (!base || !strcmp(base, "utc")) {
+		rtc_configure(false, 0);
+	} else if (!strcmp(base, "localtime")) {
+		rtc_configure(true, 0);
+	} else {
+		/* QEMU's formats: 2006-06-17T16:01:21 or 2006-06-17, as UTC */
+		struct tm tm = {0};
+		const char *end = strptime(base, "%Y-%m-%dT%H:%M:%S", &tm);
+		if (!end || *end) {
+			memset(&tm, 0, sizeof(tm));
+			end = strptime(base, "%Y-%m-%d", &tm);
+		}
+		if (!end || *end || tm.tm_year < 0)
+			fail("rtc", arg,
+			     _("invalid datetime format (valid formats: "
+			       "'2006-06-17T16:01:21' or '2006-06-17')"));
+		time_t t = timegm(&tm);
+		rtc_configure(false, (int64_t)t - (int64_t)time(NULL));
 	}
 	kv_free(kv);
+}
+
+/*
+ * -sandbox: QEMU's seccomp filter. kite has none yet, so only "off" (what
+ * a QEMU without the option does) is accepted; asking for the sandbox is
+ * an error rather than a promise kite would not keep.
+ */
+static void handle_sandbox(const char *arg)
+{
+	GError *err = NULL;
+	struct kvlist *kv = kv_parse(arg, "enable", &err);
+	if (!kv)
+		die("sandbox", arg, err);
+	bool on;
+	if (!kv_get_bool(kv, "enable", false, &on, &err))
+		die("sandbox", arg, err);
+	if (on)
+		fail("sandbox", arg, _("kite has no seccomp sandbox yet (only -sandbox off)"));
+	/* QEMU's sandbox settings mean nothing while it is off, but must be
+	 * well formed */
+	static const struct {
+		const char *key, *values;
+	} settings[] = {
+	    {"obsolete", "allow|deny"},
+	    {"elevateprivileges", "allow|deny|children"},
+	    {"spawn", "allow|deny"},
+	    {"resourcecontrol", "allow|deny"},
+	};
+	for (size_t i = 0; i < G_N_ELEMENTS(settings); i++) {
+		const char *v = kv_get(kv, settings[i].key);
+		g_auto(GStrv) ok = g_strsplit(settings[i].values, "|", -1);
+		if (v && !g_strv_contains((const char *const *)ok, v))
+			fail("sandbox", arg, _("invalid argument for %s: '%s' (expected %s)"),
+			     settings[i].key, v, settings[i].values);
+	}
+	if (!kv_check_all_used(kv, &err))
+		die("sandbox", arg, err);
+	kv_free(kv);
+}
+
+/* The -global properties of built-in devices (see device.h), checked once
+ * every option is known: PIIX4_PM exists only with ACPI. */
+static void apply_builtin_globals(void)
+{
+	const char *v = dev_global_get("kvm-pit", "lost_tick_policy");
+	if (v) {
+		if (!strcmp(v, "discard"))
+			machine_cfg.pit_discard_lost_ticks = true;
+		else if (strcmp(v, "delay") != 0)
+			fail("global", NULL,
+			     _("kvm-pit.lost_tick_policy=%s: unsupported lost tick policy "
+			       "(kvm-pit has delay and discard)"),
+			     v);
+	}
+	static const char *const states[] = {"disable_s3", "disable_s4"};
+	for (size_t i = 0; i < G_N_ELEMENTS(states); i++) {
+		uint64_t n;
+		v = dev_global_get("PIIX4_PM", states[i]);
+		if (!v)
+			continue;
+		if (!parse_uint(v, &n) || n > 255)
+			fail("global", NULL, _("Property 'PIIX4_PM.%s' doesn't take value '%s'"),
+			     states[i], v);
+		/* kite's DSDT offers S5 only: S3 and S4 are always disabled */
+		if (n == 0 && !no_acpi)
+			fail("global", NULL,
+			     _("PIIX4_PM.%s=0: kite's ACPI offers no %s yet (only power-off, "
+			       "S5)"),
+			     states[i],
+			     i == 0 ? _("suspend to RAM (S3)") : _("suspend to disk (S4)"));
+	}
 }
 
 static void record(const struct opt_occ *o)
@@ -681,7 +920,7 @@ static void record(const struct opt_occ *o)
 		if (strcmp(a, "none") != 0)
 			fail("parallel", a, _("parallel ports are not supported yet (only none)"));
 	} else if (!strcmp(n, "rtc")) {
-		handle_simple_value("rtc", a, "base", "utc");
+		handle_rtc(a);
 	} else if (!strcmp(n, "msg")) {
 		GError *err = NULL;
 		struct kvlist *kv = kv_parse(a, NULL, &err);
@@ -692,8 +931,16 @@ static void record(const struct opt_occ *o)
 			die("msg", a, err);
 		log_timestamps = ts;
 		kv_free(kv);
+	} else if (!strcmp(n, "boot")) {
+		handle_boot(a);
+	} else if (!strcmp(n, "global")) {
+		GError *err = NULL;
+		if (dev_global_add(a, &err) < 0)
+			die("global", a, err);
+	} else if (!strcmp(n, "sandbox")) {
+		handle_sandbox(a);
 	} else if (!strcmp(n, "overcommit")) {
-		handle_simple_value("overcommit", a, "mem-lock", "off");
+		handle_overcommit(a);
 	} else if (!strcmp(n, "net") || !strcmp(n, "netdev") || !strcmp(n, "nic")) {
 #ifdef KITE_HAVE_NET
 		GError *err = NULL;
@@ -742,6 +989,17 @@ static void handle_mon(const char *arg)
 		die("mon", arg, err);
 	const char *id = kv_get(kv, "chardev");
 	const char *mode = kv_get(kv, "mode");
+	/* id= names the monitor (libvirt passes id=monitor); ids are unique */
+	const char *mon_id = kv_get(kv, "id");
+	static GHashTable *mon_ids;
+	if (mon_id) {
+		if (!g_regex_match_simple("^[A-Za-z][A-Za-z0-9_.-]*$", mon_id, 0, 0))
+			fail("mon", arg, _("Parameter 'id' expects an identifier"));
+		if (!mon_ids)
+			mon_ids = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+		if (!g_hash_table_add(mon_ids, g_strdup(mon_id)))
+			fail("mon", arg, _("Duplicate ID '%s' for mon"), mon_id);
+	}
 	bool pretty;
 	if (!kv_get_bool(kv, "pretty", false, &pretty, &err) || !kv_check_all_used(kv, &err))
 		die("mon", arg, err);
@@ -952,10 +1210,14 @@ int kite_main(int argc, char **argv)
 	for (guint i = 0; i < occs->len; i++)
 		record(&g_array_index(occs, struct opt_occ, i));
 
+	apply_builtin_globals();
+
 	bool qtest = cfg.qtest_spec || (cfg.accel && !strcmp(cfg.accel, "qtest"));
 	if (cfg.accel && !strcmp(cfg.accel, "kvm") && cfg.qtest_spec)
 		fail("qtest", cfg.qtest_spec, _("-qtest needs -accel qtest"));
 	machine_cfg.qtest = qtest;
+	if (!qtest && !machine_cfg.kernel && boot_order_given)
+		fail("boot", NULL, _("kite has no firmware: -boot needs -kernel"));
 	if (!qtest && !machine_cfg.kernel) {
 		error_report(_("no -kernel given: kite has no firmware and boots a kernel "
 			       "directly (PVH ELF or bzImage)"));
@@ -982,6 +1244,10 @@ int kite_main(int argc, char **argv)
 		madvise(guest_ram_base(), machine_cfg.ram_size, MADV_DONTDUMP);
 	if (!cfg.mem_merge)
 		madvise(guest_ram_base(), machine_cfg.ram_size, MADV_UNMERGEABLE);
+	/* -overcommit mem-lock=on: guest RAM and kite itself never swap */
+	if (mem_lock && mlockall(MCL_CURRENT | MCL_FUTURE) < 0)
+		fail("overcommit", "mem-lock=on", _("locking memory failed: %s"),
+		     g_strerror(errno));
 	if (boot_load_files(&err) < 0)
 		die(NULL, NULL, err);
 	if (!qtest) {
@@ -1029,7 +1295,8 @@ int kite_main(int argc, char **argv)
 	i8042_init();
 	rtc_init();
 	port61_init();
-	acpi_pm_init();
+	if (!no_acpi)
+		acpi_pm_init();
 	fw_cfg_init();
 	for (guint i = 0; i < cfg.serials->len; i++) {
 		const char *spec = cfg.serials->pdata[i];

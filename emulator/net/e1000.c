@@ -177,10 +177,18 @@ typedef struct E1000 {
 	uint16_t eeprom[EEPROM_WORDS];
 	struct nic_eeprom93 ee;
 	uint32_t ioaddr; /* BAR1 indirect access */
+	/*
+	 * Two offload contexts, as in QEMU's model: a context descriptor
+	 * with TUCMD.TSE loads the segmentation one, one without it the
+	 * checksum one, and a data descriptor's DCMD.TSE picks which its
+	 * packet uses. A driver may set up both once and then interleave
+	 * TSO bursts with checksummed frames.
+	 */
+	TxContext ctx_csum, ctx_tso;
 	/* Transmit state across descriptors of one packet. */
-	TxContext ctx;
 	uint8_t *tx;
 	size_t tx_len;
+	uint8_t *seg; /* the TSO segment being built */
 	bool tx_tse, tx_ixsm, tx_txsm, tx_vle;
 	uint16_t tx_vlan;
 	bool tx_legacy_ic;
@@ -459,19 +467,26 @@ static ssize_t e1000_receive(NetClient *nc, const struct iovec *iov, int iovcnt)
 /* --- transmit ----------------------------------------------------------------- */
 
 /*
- * Checksum p[start..end] into p[off]. The field is summed as the driver
- * left it: drivers seed it with the pseudo-header sum, the hardware adds
- * the data. end 0 means "to the end of the packet".
+ * Internet checksum of p[start..end] (inclusive; end 0 or past the packet
+ * means its last byte) into p[off..off+1]. The field is summed as the
+ * driver left it: drivers seed a TCP/UDP one with the pseudo-header sum
+ * and zero an IPv4 one. False, leaving p alone, when the range or the
+ * field is not inside the packet: the caller drops it.
  */
-static void insert_csum(uint8_t *p, size_t len, size_t start, size_t off, size_t end)
+static bool insert_csum(uint8_t *p, size_t len, size_t start, size_t off, size_t end)
 {
+	if (start >= len || off + 2 > len)
+		return false;
 	if (end == 0 || end >= len)
 		end = len - 1;
-	if (start > end || off + 2 > len)
-		return;
+	if (end < start)
+		return false;
 	uint16_t sum = (uint16_t)~nic_csum_fold(nic_csum_add(0, p + start, end + 1 - start));
+	if (sum == 0)
+		sum = 0xffff; /* the same in one's complement; a UDP 0 means "none" */
 	p[off] = sum >> 8;
 	p[off + 1] = (uint8_t)sum;
+	return true;
 }
 
 static void put_be16(uint8_t *p, uint16_t v)
@@ -505,46 +520,58 @@ static void tx_frame(E1000 *s, uint8_t *p, size_t len)
 	nic_send(&s->nic, p, len);
 }
 
-/* Checksums of one (possibly segmented) packet in s->tx[0, len). */
-static void tx_offload_csums(E1000 *s, uint8_t *p, size_t len)
+/*
+ * The checksums a packet's first data descriptor asked for (POPTS.TXSM,
+ * POPTS.IXSM), over the ranges of context c. The TCP/UDP one goes first:
+ * should the IP range cover it, it sees the final value.
+ */
+static bool tx_offload_csums(E1000 *s, const TxContext *c, uint8_t *p, size_t len)
 {
-	TxContext *c = &s->ctx;
-	if (s->tx_ixsm)
-		insert_csum(p, len, c->ipcss, c->ipcso, c->ipcse);
-	if (s->tx_txsm)
-		insert_csum(p, len, c->tucss, c->tucso, c->tucse);
+	if (s->tx_txsm && !insert_csum(p, len, c->tucss, c->tucso, c->tucse))
+		return false;
+	if (s->tx_ixsm && !insert_csum(p, len, c->ipcss, c->ipcso, c->ipcse))
+		return false;
+	return true;
+}
+
+static uint32_t get_be32(const uint8_t *p)
+{
+	return (uint32_t)nic_be16(p) << 16 | nic_be16(p + 2);
 }
 
 /*
- * TCP segmentation (TSE): cut the payload after hdrlen bytes into MSS-sized
- * pieces, each with a copy of the header whose IP length/id, TCP sequence
- * and flags, or UDP length are fixed up; then checksums as requested.
+ * TCP segmentation (TSE) with the segmentation context: the HDRLEN bytes
+ * of header are a template, the payload after them is cut into MSS-sized
+ * pieces, each sent behind a copy of the template with the IPv4 total
+ * length and id (+1 per segment) or the IPv6 payload length, the TCP
+ * sequence number (FIN and PSH on the last segment only) or the UDP length
+ * fixed up. The driver seeded the TCP/UDP checksum field with the
+ * pseudo-header sum without a length; each segment's length is added
+ * before its checksums go in as POPTS asked.
  */
 static void tx_segment(E1000 *s)
 {
-	TxContext *c = &s->ctx;
-	size_t hdr = c->hdrlen;
-	if (hdr == 0 || hdr > s->tx_len || c->mss == 0 || c->ipcss + 20u > hdr ||
-	    c->tucss + 8u > hdr || c->tucso + 2u > hdr || c->ipcso + 2u > hdr) {
-		nic_count_tx_drop(&s->nic);
-		return;
-	}
+	const TxContext *c = &s->ctx_tso;
 	bool tcp = c->tucmd & TUCMD_TCP, ipv4 = c->tucmd & TUCMD_IP;
-	if (tcp && c->tucss + 20u > hdr) {
+	size_t hdr = c->hdrlen;
+	/* Every field rewritten per segment lies in the header, and no
+	 * checksum range ends before it starts. */
+	if (hdr == 0 || hdr > s->tx_len || c->mss == 0 || c->ipcss + (ipv4 ? 20u : 40u) > hdr ||
+	    c->tucss + (tcp ? 20u : 8u) > hdr ||
+	    (s->tx_txsm && (c->tucso + 2u > hdr || (c->tucse && c->tucse < c->tucss))) ||
+	    (s->tx_ixsm && (c->ipcso + 2u > hdr || (c->ipcse && c->ipcse < c->ipcss)))) {
 		nic_count_tx_drop(&s->nic);
 		return;
 	}
 	size_t payload = s->tx_len - hdr;
-	uint8_t seg[TX_MAX];
-	uint32_t seq =
-	    tcp ? (uint32_t)nic_be16(s->tx + c->tucss + 4) << 16 | nic_be16(s->tx + c->tucss + 6)
-		: 0;
+	uint32_t seq = tcp ? get_be32(s->tx + c->tucss + 4) : 0;
 	uint16_t ip_id = ipv4 ? nic_be16(s->tx + c->ipcss + 4) : 0;
+	uint8_t *seg = s->seg;
 	size_t off = 0;
 	unsigned n = 0;
 	do {
 		size_t plen = MIN((size_t)c->mss, payload - off);
-		bool last = off + plen >= payload;
+		bool last = off + plen == payload;
 		memcpy(seg, s->tx, hdr);
 		memcpy(seg + hdr, s->tx + hdr + off, plen);
 		size_t slen = hdr + plen;
@@ -557,31 +584,29 @@ static void tx_segment(E1000 *s)
 			put_be16(iph + 4, (uint16_t)(slen - c->ipcss - 40));
 		}
 		uint8_t *l4 = seg + c->tucss;
+		size_t l4len = slen - c->tucss;
 		if (tcp) {
 			uint32_t sq = seq + (uint32_t)off;
 			put_be16(l4 + 4, (uint16_t)(sq >> 16));
 			put_be16(l4 + 6, (uint16_t)sq);
 			if (!last)
-				l4[13] &= ~0x09; /* FIN and PSH only on the last piece */
+				l4[13] &= ~0x09; /* FIN and PSH */
 		} else {
-			put_be16(l4 + 4, (uint16_t)(slen - c->tucss));
+			put_be16(l4 + 4, (uint16_t)l4len);
 		}
-		/* The driver seeded the L4 checksum with the pseudo-header sum
-		 * without the length; add this segment's length. */
-		uint32_t l4len = (uint32_t)(slen - c->tucss);
-		uint32_t seed = nic_be16(seg + c->tucso) + (l4len & 0xffff);
-		seed = (seed & 0xffff) + (seed >> 16);
-		put_be16(seg + c->tucso, (uint16_t)seed);
-		if (ipv4) {
-			put_be16(seg + c->ipcso, 0);
-			insert_csum(seg, slen, c->ipcss, c->ipcso, hdr - 1);
+		if (s->tx_txsm) {
+			uint32_t seed = nic_be16(seg + c->tucso) + (uint32_t)l4len;
+			put_be16(seg + c->tucso, nic_csum_fold(seed));
 		}
-		insert_csum(seg, slen, c->tucss, c->tucso, 0);
+		if (!tx_offload_csums(s, c, seg, slen)) {
+			nic_count_tx_drop(&s->nic); /* not reached: checked above */
+			return;
+		}
 		tx_frame(s, seg, slen);
-		stat_add(s, TSCTC, 1);
 		off += plen;
 		n++;
 	} while (off < payload);
+	stat_add(s, TSCTC, 1);
 }
 
 static void tx_packet_done(E1000 *s)
@@ -591,11 +616,12 @@ static void tx_packet_done(E1000 *s)
 	} else if (s->tx_tse) {
 		tx_segment(s);
 	} else if (s->tx_len) {
-		if (s->tx_legacy_ic)
-			insert_csum(s->tx, s->tx_len, s->tx_css, s->tx_cso, 0);
+		bool ok = s->tx_legacy_ic ? insert_csum(s->tx, s->tx_len, s->tx_css, s->tx_cso, 0)
+					  : tx_offload_csums(s, &s->ctx_csum, s->tx, s->tx_len);
+		if (ok)
+			tx_frame(s, s->tx, s->tx_len);
 		else
-			tx_offload_csums(s, s->tx, s->tx_len);
-		tx_frame(s, s->tx, s->tx_len);
+			nic_count_tx_drop(&s->nic);
 	}
 	s->tx_len = 0;
 	s->tx_overflow = false;
@@ -640,7 +666,7 @@ static void process_tx(E1000 *s)
 		if (cmd & TXD_DEXT) {
 			unsigned dtyp = (lower >> 20) & 0xf;
 			if (dtyp == 0) { /* context descriptor */
-				TxContext *c = &s->ctx;
+				TxContext *c = (cmd & TUCMD_TSE) ? &s->ctx_tso : &s->ctx_csum;
 				c->ipcss = d[0];
 				c->ipcso = d[1];
 				c->ipcse = nic_le16(d + 2);
@@ -717,7 +743,9 @@ static void mac_reset(E1000 *s)
 	set_reg(s, RA + 4, m[4] | m[5] << 8 | RAH_AV);
 	s->tx_len = 0;
 	s->tx_overflow = false;
-	memset(&s->ctx, 0, sizeof(s->ctx));
+	s->tx_tse = s->tx_ixsm = s->tx_txsm = s->tx_legacy_ic = false;
+	memset(&s->ctx_csum, 0, sizeof(s->ctx_csum));
+	memset(&s->ctx_tso, 0, sizeof(s->ctx_tso));
 	phy_reset(s);
 	update_mac_from_ra0(s);
 	update_irq(s);
@@ -992,6 +1020,9 @@ static int e1000_init(const struct dev_model *model, struct dev_opts *opts, GErr
 	E1000 *s = g_new0(E1000, 1);
 	if (nic_prepare(&s->nic, model, opts, err) < 0)
 		goto fail;
+	/* QEMU names a -device NIC's net client after its id (set_link net0) */
+	if (!s->nic.name && dev_opts_id(opts))
+		s->nic.name = g_strdup(dev_opts_id(opts));
 	static const struct pci_ident ident = {
 	    .vendor_id = 0x8086,
 	    .device_id = 0x100e,
@@ -1008,6 +1039,7 @@ static int e1000_init(const struct dev_model *model, struct dev_opts *opts, GErr
 		goto fail_prepared;
 	eeprom_init(s);
 	s->tx = g_malloc(TX_MAX);
+	s->seg = g_malloc(TX_MAX);
 	nic_attach(&s->nic, &e1000_net_ops, s);
 	mac_reset(s);
 	return 0;

@@ -12,12 +12,21 @@
  *    "tx-packets": N, "tx-bytes": N, "tx-dropped": N,
  *    "rx-queued": N, "rx-queue-overflow": N}
  * "rx" is what the client received (for a NIC: towards the guest).
+ *
+ * query-kite-usernet-leases returns the DHCP leases the user-mode networks
+ * granted (see user.c), one object per lease:
+ *   {"netdev": "n0", "hub": -1, "macaddr": "52:54:00:12:34:56",
+ *    "ip-address": "10.0.2.15", "prefix": 24, "expires-in": 86399}
+ * "expires-in" is in seconds and absent for a lease without end.
  */
 #include "hub.h"
 #include "net-cmdline.h"
 #include "net-monitor.h"
 #include "net.h"
 #include "opts.h"
+#include "user.h"
+
+#include <arpa/inet.h>
 
 #include <glib/gi18n.h>
 #include <string.h>
@@ -274,6 +283,39 @@ static JsonNode *qmp_query_kite_net_stats(JsonObject *args, GError **err)
 	return n;
 }
 
+static void add_lease(const NetUserLease *l, void *opaque)
+{
+	JsonArray *a = opaque;
+	JsonObject *o = json_object_new();
+	char mac[18], addr[INET_ADDRSTRLEN];
+	net_format_mac(l->mac, mac);
+	inet_ntop(AF_INET, &l->addr, addr, sizeof(addr));
+	json_object_set_string_member(o, "netdev", l->netdev);
+	json_object_set_int_member(o, "hub", l->hub);
+	json_object_set_string_member(o, "macaddr", mac);
+	json_object_set_string_member(o, "ip-address", addr);
+	json_object_set_int_member(o, "prefix", l->prefix);
+	if (l->expires_in_s >= 0)
+		json_object_set_int_member(o, "expires-in", l->expires_in_s);
+	json_array_add_object_element(a, o);
+}
+
+static JsonNode *qmp_query_kite_usernet_leases(JsonObject *args, GError **err)
+{
+	if (args && json_object_get_size(args)) {
+		GList *m = json_object_get_members(args);
+		g_set_error(err, KITE_ERROR, KITE_ERR_GENERIC, _("Parameter '%s' is unexpected"),
+			    (const char *)m->data);
+		g_list_free(m);
+		return NULL;
+	}
+	JsonArray *a = json_array_new();
+	net_user_foreach_lease(add_lease, a);
+	JsonNode *n = json_node_new(JSON_NODE_ARRAY);
+	json_node_take_array(n, a);
+	return n;
+}
+
 const NetQmpCommand net_qmp_commands[] = {
     {"set_link", qmp_set_link},
     {"netdev_add", qmp_netdev_add},
@@ -281,6 +323,7 @@ const NetQmpCommand net_qmp_commands[] = {
     {"query-rx-filter", qmp_query_rx_filter},
     {"announce-self", qmp_announce_self},
     {"query-kite-net-stats", qmp_query_kite_net_stats},
+    {"query-kite-usernet-leases", qmp_query_kite_usernet_leases},
     {NULL, NULL},
 };
 

@@ -48,6 +48,23 @@ typedef struct SlirpPollFd {
 	int revents; /* SLIRP_POLL_* */
 } SlirpPollFd;
 
+/*
+ * A DHCP lease libslirp granted. libslirp keeps its lease table to itself,
+ * so kite learns the leases by reading the DHCP ACKs it sends to the guest
+ * (and the NAKs and the guest's RELEASEs): `info usernet` and
+ * query-kite-usernet-leases list them, and the management daemon answers
+ * `virsh domifaddr` from them.
+ */
+typedef struct UserLease {
+	uint8_t mac[6];
+	struct in_addr addr;
+	int64_t expires_ns; /* on ml_now_ns()'s clock; INT64_MAX: never */
+} UserLease;
+
+/* libslirp serves 16 clients; a guest cycling through MACs must not make
+ * the table grow without bound. */
+#define USER_MAX_LEASES 64
+
 typedef struct UserState {
 	Slirp *slirp;
 	NetClient *nc;
@@ -58,6 +75,8 @@ typedef struct UserState {
 	GList *channels; /* of FwdChannel*: guestfwd= to stdio or a socket */
 	bool stdio_used;
 	struct in_addr dhcp_start; /* default guest address of hostfwd rules */
+	struct in_addr netmask;	   /* of the virtual network, for lease prefixes */
+	GArray *leases;		   /* of UserLease */
 } UserState;
 
 static GList *user_states;
@@ -421,11 +440,118 @@ fail:
 	return NULL;
 }
 
+/* --- DHCP leases --------------------------------------------------------------- */
+
+#define DHCP_OFF_YIADDR	 16
+#define DHCP_OFF_CHADDR	 28
+#define DHCP_OFF_OPTIONS 240 /* after the fixed BOOTP header and the magic cookie */
+#define DHCP_OPT_LEASE	 51
+#define DHCP_OPT_TYPE	 53
+#define DHCP_ACK	 5
+#define DHCP_NAK	 6
+#define DHCP_RELEASE	 7
+
+static void lease_forget_mac(UserState *s, const uint8_t mac[6])
+{
+	for (guint i = 0; i < s->leases->len; i++)
+		if (!memcmp(g_array_index(s->leases, UserLease, i).mac, mac, 6))
+			g_array_remove_index(s->leases, i--);
+}
+
+static void lease_drop_expired(UserState *s)
+{
+	int64_t now = ml_now_ns();
+	for (guint i = 0; i < s->leases->len; i++)
+		if (g_array_index(s->leases, UserLease, i).expires_ns <= now)
+			g_array_remove_index(s->leases, i--);
+}
+
+static void lease_record(UserState *s, const uint8_t mac[6], struct in_addr addr, uint32_t lease_s)
+{
+	UserLease l = {.addr = addr};
+	memcpy(l.mac, mac, 6);
+	l.expires_ns =
+	    lease_s == 0xffffffffu ? INT64_MAX : ml_now_ns() + (int64_t)lease_s * 1000000000LL;
+	/* one lease per MAC, one MAC per address: slirp moved it if it differs */
+	lease_forget_mac(s, mac);
+	for (guint i = 0; i < s->leases->len; i++)
+		if (g_array_index(s->leases, UserLease, i).addr.s_addr == addr.s_addr)
+			g_array_remove_index(s->leases, i--);
+	lease_drop_expired(s);
+	if (s->leases->len >= USER_MAX_LEASES) {
+		guint oldest = 0;
+		for (guint i = 1; i < s->leases->len; i++)
+			if (g_array_index(s->leases, UserLease, i).expires_ns <
+			    g_array_index(s->leases, UserLease, oldest).expires_ns)
+				oldest = i;
+		g_array_remove_index(s->leases, oldest);
+	}
+	g_array_append_val(s->leases, l);
+}
+
+/*
+ * Look at one Ethernet frame between the guest and libslirp; act on DHCP
+ * ACK/NAK (to_guest) and RELEASE (from the guest). Everything is bounds
+ * checked: the guest writes half of these frames.
+ */
+static void dhcp_snoop(UserState *s, const uint8_t *f, size_t len, bool to_guest)
+{
+	if (len < 14 + 20 || f[12] != 0x08 || f[13] != 0x00)
+		return;
+	const uint8_t *ip = f + 14;
+	size_t ihl = (size_t)(ip[0] & 15) * 4;
+	size_t ip_len = (size_t)ip[2] << 8 | ip[3];
+	if ((ip[0] >> 4) != 4 || ihl < 20 || ip_len < ihl || ip_len > len - 14 || ip[9] != 17)
+		return;
+	if (((ip[6] << 8 | ip[7]) & 0x3fff) != 0) /* a fragment */
+		return;
+	const uint8_t *udp = ip + ihl;
+	size_t udp_len = (size_t)udp[4] << 8 | udp[5];
+	if (ip_len - ihl < 8 || udp_len < 8 || udp_len > ip_len - ihl)
+		return;
+	unsigned sport = udp[0] << 8 | udp[1], dport = udp[2] << 8 | udp[3];
+	if (to_guest ? (sport != 67 || dport != 68) : (sport != 68 || dport != 67))
+		return;
+	const uint8_t *bootp = udp + 8;
+	size_t n = udp_len - 8;
+	static const uint8_t cookie[4] = {0x63, 0x82, 0x53, 0x63};
+	if (n < DHCP_OFF_OPTIONS || bootp[0] != (to_guest ? 2 : 1) || bootp[1] != 1 ||
+	    bootp[2] != 6 || memcmp(bootp + DHCP_OFF_OPTIONS - 4, cookie, 4) != 0)
+		return;
+	int type = -1;
+	uint32_t lease_s = 0;
+	bool have_lease = false;
+	for (size_t i = DHCP_OFF_OPTIONS; i < n && bootp[i] != 255;) {
+		if (bootp[i] == 0) {
+			i++;
+			continue;
+		}
+		if (i + 2 > n || i + 2 + bootp[i + 1] > n)
+			return;
+		const uint8_t *v = bootp + i + 2;
+		if (bootp[i] == DHCP_OPT_TYPE && bootp[i + 1] == 1)
+			type = v[0];
+		else if (bootp[i] == DHCP_OPT_LEASE && bootp[i + 1] == 4) {
+			lease_s = (uint32_t)v[0] << 24 | v[1] << 16 | v[2] << 8 | v[3];
+			have_lease = true;
+		}
+		i += 2 + bootp[i + 1];
+	}
+	const uint8_t *mac = bootp + DHCP_OFF_CHADDR;
+	struct in_addr yiaddr;
+	memcpy(&yiaddr, bootp + DHCP_OFF_YIADDR, 4);
+	if (to_guest && type == DHCP_ACK && yiaddr.s_addr != 0)
+		lease_record(s, mac, yiaddr, have_lease ? lease_s : 0xffffffffu);
+	else if ((to_guest && type == DHCP_NAK) || (!to_guest && type == DHCP_RELEASE))
+		lease_forget_mac(s, mac);
+}
+
 /* --- libslirp callbacks ---------------------------------------------------- */
 
 static ssize_t slirp_send_packet(const void *buf, size_t len, void *opaque)
 {
 	UserState *s = opaque;
+	dhcp_snoop(s, buf, len, true);
 	/* A full guest queue drops here; TCP inside slirp retransmits. */
 	net_send(s->nc, buf, len);
 	return len;
@@ -761,10 +887,12 @@ static ssize_t user_receive(NetClient *nc, const struct iovec *iov, int iovcnt)
 	    !(dst[0] == 0x52 && dst[1] == 0x55))
 		return len;
 	if (iovcnt == 1) {
+		dhcp_snoop(s, iov[0].iov_base, len, false);
 		slirp_input(s->slirp, iov[0].iov_base, (int)len);
 	} else {
 		g_autofree uint8_t *buf = g_malloc(len);
 		net_iov_to_buf(iov, iovcnt, buf, len);
+		dhcp_snoop(s, buf, len, false);
 		slirp_input(s->slirp, buf, (int)len);
 	}
 	user_schedule(s);
@@ -784,6 +912,7 @@ static void user_cleanup(NetClient *nc)
 	ml_timer_free(s->tick);
 	g_hash_table_destroy(s->watched);
 	g_array_free(s->pollfds, TRUE);
+	g_array_free(s->leases, TRUE);
 	user_states = g_list_remove(user_states, s);
 	g_free(s);
 }
@@ -850,6 +979,8 @@ static NetClient *user_create(KiteOpts *o, void *cfg, const char *name, GError *
 	s->watched = g_hash_table_new(NULL, NULL);
 	s->tick = ml_timer_new(user_tick, s);
 	s->dhcp_start = c->cfg.vdhcp_start;
+	s->netmask = c->cfg.vnetmask;
+	s->leases = g_array_new(FALSE, TRUE, sizeof(UserLease));
 
 	c->cfg.in_enabled = c->ipv4;
 	c->cfg.in6_enabled = c->ipv6;
@@ -896,6 +1027,7 @@ fail:
 	ml_timer_free(s->tick);
 	g_hash_table_destroy(s->watched);
 	g_array_free(s->pollfds, TRUE);
+	g_array_free(s->leases, TRUE);
 	g_free(s);
 	return NULL;
 }
@@ -998,13 +1130,66 @@ bad:
 	return -1;
 }
 
+static unsigned mask_prefix(struct in_addr mask)
+{
+	return (unsigned)__builtin_popcount(ntohl(mask.s_addr));
+}
+
+void net_user_foreach_lease(void (*fn)(const NetUserLease *lease, void *opaque), void *opaque)
+{
+	int64_t now = ml_now_ns();
+	for (GList *l = user_states; l; l = l->next) {
+		UserState *s = l->data;
+		lease_drop_expired(s);
+		for (guint i = 0; i < s->leases->len; i++) {
+			const UserLease *ul = &g_array_index(s->leases, UserLease, i);
+			NetUserLease nl = {
+			    .netdev = s->nc->name,
+			    .hub = net_hub_id_for_client(s->nc),
+			    .addr = ul->addr,
+			    .prefix = mask_prefix(s->netmask),
+			    .expires_in_s = ul->expires_ns == INT64_MAX
+						? -1
+						: (ul->expires_ns - now + 999999999) / 1000000000,
+			};
+			memcpy(nl.mac, ul->mac, 6);
+			fn(&nl, opaque);
+		}
+	}
+}
+
 void net_user_info_usernet(GString *out)
 {
+	int64_t now = ml_now_ns();
 	for (GList *l = user_states; l; l = l->next) {
 		UserState *s = l->data;
 		char *info = slirp_connection_info(s->slirp);
 		g_string_append_printf(out, "Hub %d (%s):\n%s", net_hub_id_for_client(s->nc),
 				       s->nc->name, info);
 		g_free(info);
+		/* kite's addition below QEMU's table: the DHCP leases (see
+		 * UserLease), only once the guest has one */
+		lease_drop_expired(s);
+		if (!s->leases->len)
+			continue;
+		g_string_append_printf(out, "  %s\n", _("DHCP leases (kite):"));
+		g_string_append_printf(out, "  %-18s %-18s %s\n", _("MAC address"),
+				       _("IPv4 address"), _("Expires in"));
+		for (guint i = 0; i < s->leases->len; i++) {
+			const UserLease *ul = &g_array_index(s->leases, UserLease, i);
+			char mac[18], addr[INET_ADDRSTRLEN + 4];
+			net_format_mac(ul->mac, mac);
+			inet_ntop(AF_INET, &ul->addr, addr, INET_ADDRSTRLEN);
+			g_strlcat(addr, "/", sizeof(addr));
+			g_autofree char *pfx = g_strdup_printf("%u", mask_prefix(s->netmask));
+			g_strlcat(addr, pfx, sizeof(addr));
+			if (ul->expires_ns == INT64_MAX)
+				g_string_append_printf(out, "  %-18s %-18s %s\n", mac, addr,
+						       _("never"));
+			else
+				g_string_append_printf(
+				    out, "  %-18s %-18s %" G_GINT64_FORMAT " s\n", mac, addr,
+				    (ul->expires_ns - now + 999999999) / 1000000000);
+		}
 	}
 }

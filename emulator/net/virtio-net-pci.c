@@ -1348,6 +1348,9 @@ static int vnet_init(const struct dev_model *model, struct dev_opts *opts, GErro
 	VNet *n = g_new0(VNet, 1);
 	if (nic_prepare(&n->nic, model, opts, err) < 0)
 		goto fail;
+	/* QEMU names a -device NIC's net client after its id (set_link net0) */
+	if (!n->nic.name && dev_opts_id(opts))
+		n->nic.name = g_strdup(dev_opts_id(opts));
 	NicConfig *cfg = dev_opts_extra(opts);
 	uint64_t rxq = dev_opts_uint(opts, "rx_queue_size");
 	uint64_t txq = dev_opts_uint(opts, "tx_queue_size");

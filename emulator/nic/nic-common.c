@@ -39,6 +39,10 @@ int nic_prepare(struct nic_common *c, const struct dev_model *model, struct dev_
 	} else {
 		net_nic_assign_mac(c->conf_mac);
 	}
+	/* -device ...,id=net0 names the NIC "net0" on the net layer, as in
+	 * QEMU: set_link and the daemon's stats address it by that id. */
+	if (dev_opts_id(opts))
+		c->name = g_strdup(dev_opts_id(opts));
 	const char *netdev = dev_opts_str(opts, "netdev");
 	if (netdev) {
 		c->peer = net_netdev_claim(netdev, model->name, err);

@@ -19,6 +19,9 @@ import time
 VIRTKITED = os.environ.get("VIRTKITED", "virtkited")
 KITE = os.environ.get("KITE", "")
 GUEST_ELF = os.environ.get("GUEST_ELF", "")
+# tests/emulator's tiny PVH kernel writer (e.g. a guest that powers off)
+MKPVH = os.environ.get("MKPVH", os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                             "..", "emulator", "mkpvh.py"))
 
 SKIP = 77
 
@@ -273,8 +276,19 @@ def run(main):
     print("PASS")
 
 
+def free_tcp_port():
+    """A host TCP port nobody listens on right now (for <portForward>)."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
 def domain_xml(name, uuid=None, cmdline="hello", mac="52:54:00:12:34:56", nic=True,
-               serial=True, emulator=None):
+               serial=True, emulator=None, forward=None, features=None):
+    """forward=(host_port, guest_port): a TCP <portForward> on the user NIC,
+    bound to 127.0.0.1. features: the inside of <features>, e.g. '<acpi/>'."""
     parts = ["<domain type='kvm'>", f"  <name>{name}</name>"]
     if uuid:
         parts.append(f"  <uuid>{uuid}</uuid>")
@@ -286,6 +300,10 @@ def domain_xml(name, uuid=None, cmdline="hello", mac="52:54:00:12:34:56", nic=Tr
         f"    <kernel>{GUEST_ELF or '/nonexistent/guest.elf'}</kernel>",
         f"    <cmdline>{cmdline}</cmdline>",
         "  </os>",
+    ]
+    if features is not None:
+        parts.append(f"  <features>{features}</features>")
+    parts += [
         "  <devices>",
     ]
     if emulator:
@@ -295,6 +313,14 @@ def domain_xml(name, uuid=None, cmdline="hello", mac="52:54:00:12:34:56", nic=Tr
             "    <interface type='user'>",
             f"      <mac address='{mac}'/>",
             "      <model type='virtio'/>",
+        ]
+        if forward:
+            parts += [
+                "      <portForward proto='tcp' address='127.0.0.1'>",
+                f"        <range start='{forward[0]}' to='{forward[1]}'/>",
+                "      </portForward>",
+            ]
+        parts += [
             "    </interface>",
         ]
     if serial:

@@ -1,18 +1,21 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: GPL-2.0-or-later
 """Running domains with kite: start, list, suspend/resume, destroy,
-transient create, a guest that ends by itself, and the lifecycle events."""
+transient create, kite dying, virsh shutdown of a guest without ACPI and of
+one that powers off, and the lifecycle events."""
 
 import os
 import queue
+import subprocess
+import sys
 import threading
 import time
 import xml.etree.ElementTree as ET
 
 import libvirt
 
-from kitetest import (Daemon, check, domain_xml, dominfo, need_kite, pid_alive, run, virsh,
-                      virsh_fails, wait_for, write_file)
+from kitetest import (GUEST_ELF, MKPVH, Daemon, check, domain_xml, dominfo, need_kite, pid_alive,
+                      run, virsh, virsh_fails, wait_for, write_file)
 
 E = libvirt
 
@@ -102,6 +105,42 @@ def main():
         check(not os.path.exists(d.path("run", "kite", "domains", "crash")), "run dir left")
         log = open(d.path("var", "log", "kite", "crash.log")).read()
         check("starting: " in log, f"no start record in the domain log: {log[-500:]}")
+
+        # virsh shutdown presses the ACPI power button and, as libvirt,
+        # succeeds once the request is delivered. The test guest has no
+        # ACPI (and the domain no <acpi/>): it keeps running until destroyed.
+        virsh(d.uri, "start", "hold")
+        check(next_event("hold")[0] == E.VIR_DOMAIN_EVENT_STARTED, "hold restarted")
+        virsh(d.uri, "shutdown", "hold")
+        check(virsh(d.uri, "domstate", "hold").stdout.strip() == "running",
+              "a guest without ACPI cannot have shut down")
+        check(pid_alive(kite_pid(d, "hold")), "kite gone after a shutdown request")
+        virsh(d.uri, "destroy", "hold")
+        check(next_event("hold") == (E.VIR_DOMAIN_EVENT_STOPPED, E.VIR_DOMAIN_EVENT_STOPPED_DESTROYED),
+              "destroyed after the unanswered shutdown")
+
+        # A guest that powers off when the button is pressed (ACPI S5):
+        # kite stops (-no-shutdown), the daemon ends it, the domain is shut
+        # off with reason "shutdown", with no pause reported in between.
+        kernel = os.path.join(d.root, "poweroff.elf")
+        subprocess.run([sys.executable, MKPVH, kernel, "--poweroff", "--wait-power-button",
+                        "--message", "WAITING"], check=True)
+        xml = domain_xml("acpi", cmdline="", mac="52:54:00:12:34:97", features="<acpi/>")
+        xml = xml.replace(f"<kernel>{GUEST_ELF}</kernel>", f"<kernel>{kernel}</kernel>")
+        virsh(d.uri, "define", write_file(d.root, "acpi.xml", xml))
+        next_event("acpi")
+        virsh(d.uri, "start", "acpi")
+        check(next_event("acpi")[0] == E.VIR_DOMAIN_EVENT_STARTED, "acpi started")
+        pid = kite_pid(d, "acpi")
+        virsh(d.uri, "shutdown", "acpi")
+        check(next_event("acpi") == (E.VIR_DOMAIN_EVENT_SHUTDOWN,
+                                     E.VIR_DOMAIN_EVENT_SHUTDOWN_GUEST), "shutdown event")
+        check(next_event("acpi") == (E.VIR_DOMAIN_EVENT_STOPPED, E.VIR_DOMAIN_EVENT_STOPPED_SHUTDOWN),
+              "stopped (shutdown) event")
+        check(virsh(d.uri, "domstate", "acpi", "--reason").stdout.strip() == "shut off (shutdown)",
+              "state after the guest powered off")
+        wait_for(lambda: not pid_alive(pid), "kite to exit after the guest's power-off")
+        check(not os.path.exists(d.path("run", "kite", "domains", "acpi")), "run dir left")
         conn.close()
 
 

@@ -8,7 +8,8 @@ prints its message on COM1 (0x3f8), then the kernel command line when
 Variants for malformed-ELF tests: --bad-segment (PT_LOAD beyond RAM),
 --no-note (no PVH note), --truncated (program headers cut off).
 --reset prints the message and resets the machine through the i8042;
---poweroff enters ACPI S5.
+--poweroff enters ACPI S5; --wait-power-button (with --poweroff) first
+waits until the ACPI power button is pressed (system_powerdown).
 """
 import argparse
 import struct
@@ -52,10 +53,14 @@ def code(msg: bytes, exit_code: int, echo_cmdline: bool) -> bytes:
     return bytes(c)
 
 
-def poweroff_code(msg: bytes) -> bytes:
-    """Print msg, then enter ACPI S5 through PM1a_CNT (0x604, SLP_EN)."""
+def poweroff_code(msg: bytes, wait_button: bool = False) -> bytes:
+    """Print msg, then enter ACPI S5 through PM1a_CNT (0x604, SLP_EN); with
+    wait_button, only once PM1a_STS (0x600) shows the power button."""
     c = bytearray(b"\xbe\x00\x00\x00\x00")
     c += b"\x66\xba\xf8\x03\xac\x84\xc0\x74\x03\xee\xeb\xf8"
+    if wait_button:
+        # mov dx,0x600; in ax,dx; test ax,0x100 (PWRBTN_STS); pause; jz back
+        c += b"\x66\xba\x00\x06\x66\xed\x66\xa9\x00\x01\xf3\x90\x74\xf2"
     c += b"\x66\xba\x04\x06\x66\xb8\x00\x20\x66\xef"  # mov dx,0x604; mov ax,0x2000; out dx,ax
     c += b"\xf4\xeb\xfd"
     struct.pack_into("<I", c, 1, LOAD + len(c))
@@ -112,9 +117,10 @@ def main():
     ap.add_argument("--truncated", action="store_true")
     ap.add_argument("--reset", action="store_true")
     ap.add_argument("--poweroff", action="store_true")
+    ap.add_argument("--wait-power-button", action="store_true")
     a = ap.parse_args()
     if a.poweroff:
-        body = poweroff_code(a.message.encode() + b"\n")
+        body = poweroff_code(a.message.encode() + b"\n", a.wait_power_button)
     elif a.reset:
         body = reset_code(a.message.encode() + b"\n")
     else:

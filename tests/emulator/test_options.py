@@ -8,7 +8,7 @@ import shlex
 import signal
 import subprocess
 
-from kitetest import check, main, make_pvh, run, tmpdir
+from kitetest import EXIT_PASS, base_args, check, main, make_pvh, run, tmpdir
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -59,6 +59,33 @@ def bad_options():
     check(not failures, '\n'.join(failures))
 
 
+def good_options():
+    """Every line of good-options.txt boots the tiny kernel to its end."""
+    d = tmpdir()
+    kernel = make_pvh(os.path.join(d, 'k.elf'), '--message', 'KTEST hello PASS tiny')
+    failures = []
+    n = 0
+    with open(os.path.join(HERE, 'good-options.txt')) as f:
+        for line in f:
+            line = line.strip()
+            if not line or line.startswith('#'):
+                continue
+            n += 1
+            case_dir = os.path.join(d, str(n))
+            os.mkdir(case_dir)
+            args = [a.format(tmp=case_dir) for a in shlex.split(line)]
+            try:
+                r = run(base_args(kernel, '-serial', 'stdio', *args), timeout=60)
+            except subprocess.TimeoutExpired:
+                failures.append(f'{line}: still running after 60 s')
+                continue
+            if r.returncode != EXIT_PASS or not r.stdout.startswith('KTEST hello PASS tiny'):
+                failures.append(f'{line}: exit {r.returncode}, stdout {r.stdout!r}, '
+                                f'stderr {r.stderr!r}')
+    check(n >= 20, f'only {n} cases read')
+    check(not failures, '\n'.join(failures))
+
+
 def device_help():
     r = run(['-device', 'help'])
     check(r.returncode == 0, f'exit {r.returncode}')
@@ -85,7 +112,8 @@ def misc_help():
         check(r.returncode == 0 and want in r.stdout, f'{args}: {r.returncode} {r.stdout!r}')
 
 
-TESTS = {'bad_options': bad_options, 'device_help': device_help, 'misc_help': misc_help}
+TESTS = {'bad_options': bad_options, 'good_options': good_options, 'device_help': device_help,
+         'misc_help': misc_help}
 
 if __name__ == '__main__':
     main(TESTS)

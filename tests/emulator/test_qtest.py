@@ -9,17 +9,17 @@ import signal
 import subprocess
 import time
 
-from kitetest import KITE, check, main, tmpdir, unix_connect
+from kitetest import KITE, QMP, check, main, tmpdir, unix_connect
 
 
 class QTest:
-    def __init__(self, *extra):
+    def __init__(self, *extra, env=None):
         self.dir = tmpdir()
         self.path = os.path.join(self.dir, 'qtest.sock')
         self.proc = subprocess.Popen([KITE, '-accel', 'qtest', '-qtest',
                                       f'unix:{self.path},server=on,wait=off', '-m', '64',
                                       '-nodefaults', '-display', 'none', *extra],
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
         self.sock = unix_connect(self.path)
         self.file = self.sock.makefile('rwb')
         self.irqs = []
@@ -122,6 +122,63 @@ def fw_cfg_and_rtc():
     check(q.inb(0x71) == 0x80, 'RTC register D: valid RAM and time')
     q.outb(0x70, 0x0b)
     check(q.inb(0x71) & 0x02, 'RTC 24-hour mode')
+    q.finish()
+
+
+def rtc_base():
+    """-rtc base=DATE starts the RTC at that date; base=localtime follows
+    the TZ kite runs under (BCD registers, 24-hour mode)."""
+    def rtc(q):
+        regs = {}
+        for name, idx in (('sec', 0), ('min', 2), ('hour', 4), ('day', 7), ('mon', 8),
+                          ('year', 9), ('century', 0x32)):
+            q.outb(0x70, idx)
+            v = q.inb(0x71)
+            regs[name] = (v >> 4) * 10 + (v & 15)
+        return regs
+
+    q = QTest('-rtc', 'base=2006-06-17T16:01:21')
+    r = rtc(q)
+    q.finish()
+    check((r['century'], r['year'], r['mon'], r['day'], r['hour']) == (20, 6, 6, 17, 16) and
+          r['min'] in (1, 2), f'base=2006-06-17T16:01:21 reads {r}')
+    # Far from UTC on purpose: the hour must differ from base=utc's. A
+    # POSIX TZ string (12 hours east of UTC) needs no time zone database.
+    env = dict(os.environ, TZ='KITE-12')
+    utc, local = QTest('-rtc', 'base=utc'), QTest('-rtc', 'base=localtime', env=env)
+    ru, rl = rtc(utc), rtc(local)
+    utc.finish()
+    local.finish()
+    check((ru['hour'] + 12) % 24 == rl['hour'] or
+          (ru['min'] == 59 and (ru['hour'] + 13) % 24 == rl['hour']),
+          f'base=utc {ru} vs base=localtime in UTC+12 {rl}')
+
+
+def globals_and_acpi():
+    """-global gives -device defaults (an explicit property still wins); a
+    NIC's net client is named by its id, as in QEMU; -no-acpi leaves the
+    machine without the PIIX4 PM block, so its ports read as unassigned."""
+    d = tmpdir()
+    sock = os.path.join(d, 'qmp.sock')
+    q = QTest('-qmp', f'unix:{sock},server=on,wait=off',
+              '-global', 'e1000.mac=52:54:00:00:00:07', '-netdev', 'user,id=n1',
+              '-netdev', 'user,id=n2', '-device', 'e1000,netdev=n1,id=nic1',
+              '-device', 'e1000,netdev=n2,id=nic2,mac=52:54:00:00:00:08')
+    m = QMP(sock)
+    m.cmd('qmp_capabilities')
+    nics = {c['name']: c['macaddr'] for c in m.cmd('query-kite-net-stats')['return']
+            if c['type'] == 'nic'}
+    check(nics == {'nic1': '52:54:00:00:00:07', 'nic2': '52:54:00:00:00:08'}, nics)
+    check(q.inb(0x604) != 0xff, 'PM1a control register missing with ACPI')
+    m.close()
+    q.finish()
+    q = QTest('-no-acpi', '-qmp', f'unix:{sock}2,server=on,wait=off')
+    check(q.inb(0x604) == 0xff, 'PM1a control register present with -no-acpi')
+    m = QMP(sock + '2')
+    m.cmd('qmp_capabilities')
+    check(m.cmd('system_powerdown') == {'return': {}}, 'system_powerdown')
+    m.wait_event('POWERDOWN')
+    m.close()
     q.finish()
 
 
@@ -308,6 +365,8 @@ TESTS = {
     'serial_registers': serial_registers,
     'pci_host_bridge': pci_host_bridge,
     'fw_cfg_and_rtc': fw_cfg_and_rtc,
+    'rtc_base': rtc_base,
+    'globals_and_acpi': globals_and_acpi,
     'memory_commands': memory_commands,
     'garbage_writer': garbage_writer,
 }

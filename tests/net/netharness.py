@@ -206,13 +206,24 @@ def icmp_echo(ident, seq, data=b"kite-ping"):
     return body[:2] + struct.pack("!H", checksum(body)) + body[4:]
 
 
-def dhcp_discover(client_mac, xid=0x4b495445):
+def dhcp_message(client_mac, mtype, xid=0x4b495445, requested=None, ciaddr="0.0.0.0",
+                 server=None, dst_mac=BCAST, dst_ip="255.255.255.255"):
+    """A DHCP client message of type mtype (1 DISCOVER, 3 REQUEST, 7 RELEASE)."""
     bootp = struct.pack("!BBBBIHH4s4s4s4s16s64s128s", 1, 1, 6, 0, xid, 0, 0x8000,
-                        b"\0" * 4, b"\0" * 4, b"\0" * 4, b"\0" * 4,
+                        ip(ciaddr), b"\0" * 4, b"\0" * 4, b"\0" * 4,
                         client_mac + b"\0" * 10, b"\0" * 64, b"\0" * 128)
-    options = b"\x63\x82\x53\x63" + b"\x35\x01\x01" + b"\x37\x03\x01\x03\x06" + b"\xff"
-    payload = udp("0.0.0.0", "255.255.255.255", 68, 67, bootp + options)
-    return eth(BCAST, client_mac, 0x0800, ipv4("0.0.0.0", "255.255.255.255", 17, payload))
+    options = b"\x63\x82\x53\x63" + bytes([53, 1, mtype])
+    if requested:
+        options += b"\x32\x04" + ip(requested)
+    if server:
+        options += b"\x36\x04" + ip(server)
+    options += b"\x37\x03\x01\x03\x06" + b"\xff"
+    payload = udp(ciaddr, dst_ip, 68, 67, bootp + options)
+    return eth(dst_mac, client_mac, 0x0800, ipv4(ciaddr, dst_ip, 17, payload))
+
+
+def dhcp_discover(client_mac, xid=0x4b495445):
+    return dhcp_message(client_mac, 1, xid)
 
 
 def parse_dhcp(frame):

@@ -8,6 +8,7 @@ command for a guest connection."""
 
 import os
 import socket
+import struct
 import sys
 import unittest
 
@@ -50,6 +51,47 @@ class User(unittest.TestCase):
         _, yiaddr, opts = nh.parse_dhcp(reply)
         self.assertEqual(yiaddr, "192.168.76.9")
         self.assertEqual(socket.inet_ntoa(opts[3][:4]), "192.168.76.2")
+
+    def dhcp(self, h, mtype, **kw):
+        """Send a DHCP client message; the server's reply (type, yiaddr, options)."""
+        h.tx("e1000.0", nh.dhcp_message(GUEST_MAC, mtype, **kw))
+        reply = h.wait_rx("e1000.0", lambda f: nh.parse_dhcp(f) is not None)
+        self.assertIsNotNone(reply, f"no DHCP reply to message type {mtype}")
+        return nh.parse_dhcp(reply)
+
+    def leases(self, h):
+        r = h.qmp("query-kite-usernet-leases")
+        self.assertIn("return", r, r)
+        return r["return"]
+
+    def test_dhcp_leases_listed(self):
+        """libslirp hides its lease table: kite learns leases from the ACKs
+        it passes to the guest and lists them in info usernet and QMP."""
+        h = self.start("-netdev", "user,id=n0,net=192.168.76.0/25", "-net", "nic,netdev=n0")
+        self.assertEqual(self.leases(h), [])
+        self.assertNotIn("DHCP leases", h.hmp("info usernet"))
+        mtype, offered, _ = self.dhcp(h, 1)
+        self.assertEqual((mtype, offered), (2, "192.168.76.15"))
+        # an OFFER is no lease yet
+        self.assertEqual(self.leases(h), [])
+        mtype, acked, opts = self.dhcp(h, 3, requested=offered, server="192.168.76.2")
+        self.assertEqual((mtype, acked), (5, offered))
+        lease_s = struct.unpack("!I", opts[51])[0]
+        [lease] = self.leases(h)
+        self.assertEqual({k: lease[k] for k in ("netdev", "macaddr", "ip-address", "prefix")},
+                         {"netdev": "n0", "macaddr": "52:54:00:12:34:56",
+                          "ip-address": "192.168.76.15", "prefix": 25})
+        self.assertTrue(0 < lease["expires-in"] <= lease_s, lease)
+        info = h.hmp("info usernet")
+        self.assertIn("DHCP leases (kite):", info)
+        self.assertRegex(info, r"\n  52:54:00:12:34:56 +192\.168\.76\.15/25 +\d+ s\n")
+        # RELEASE from the guest ends it
+        h.tx("e1000.0", nh.dhcp_message(GUEST_MAC, 7, ciaddr=acked, server="192.168.76.2",
+                                        dst_ip="192.168.76.2"))
+        self.assertTrue(nh.wait_until(lambda: self.leases(h) == []), "lease kept after RELEASE")
+        self.assertNotIn("52:54:00:12:34:56", h.hmp("info usernet"))
+        r = h.qmp("query-kite-usernet-leases", bogus=1)
+        self.assertIn("'bogus'", r["error"]["desc"])
 
     def test_s10_ping_gateway(self):
         h = self.start("-net", "nic", "-net", "user")
