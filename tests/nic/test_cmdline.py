@@ -112,7 +112,8 @@ def t_device():
                     devs[0]['id']['vendor'] == vendor, f'{model}: query-pci slot 9: {devs}')
             T.check_eq(devs[0].get('qdev_id'), 'mynic', f'{model}: query-pci qdev_id')
             net = hmp_network(m)
-            T.check(re.search(rf'{model}\.0: index=0,type=nic,model={model},'
+            # As in QEMU, a NIC created with id= carries that id as its name.
+            T.check(re.search(rf'mynic: index=0,type=nic,model={model},'
                               r'macaddr=52:54:00:12:34:99', net), f'{model}: info network:\n{net}')
             T.check(' \\ n0: index=0,type=user' in net, f'{model}: backend not shown as peer:\n{net}')
     return 'all models'
