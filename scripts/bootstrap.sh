@@ -21,6 +21,7 @@ packages=(
 	libvirt-clients libvirt-daemon libvirt-dev python3-libvirt  # virsh, schemas, python API
 	tshark dnsmasq-base iproute2 nftables bridge-utils     # oracles and host networking
 	socat netcat-openbsd python3 busybox procps psmisc time
+	virt-manager xvfb xauth imagemagick                    # virt-manager against virtkited, under Xvfb
 )
 
 install_deps() {
