@@ -23,7 +23,10 @@ struct daemon_config {
 	char *emulator;	  /* path of kite */
 	char *pid_file;
 	char *log_file;
-	int timeout; /* idle seconds before exit; 0 = never */
+	char *hooks_dir;     /* hook scripts: <etc>/hooks unless configured */
+	int hook_timeout;    /* seconds before a hook is killed */
+	int default_network; /* define libvirt's "default" network once: 1, never: 0, unset: -1 */
+	int timeout;	     /* idle seconds before exit; 0 = never */
 	bool verbose;
 };
 

@@ -29,6 +29,7 @@
 #include "daemon.h"
 #include "domain.h"
 #include "events.h"
+#include "hooks.h"
 #include "kite-netmodel.h"
 #include "network.h"
 #include "protocol.h"
@@ -358,6 +359,21 @@ uint64_t domain_cpu_time(const struct domain *d)
 	return (utime + stime) * (1000000000ull / (uint64_t)(hz > 0 ? hz : 100));
 }
 
+/* ------------------------------------------------------------ hooks */
+
+/* libvirt's qemu hook, as HOOKS_DIR/kite with the domain's XML. */
+static bool run_hook(const KiteDomainDef *def, const char *op, const char *subop, GError **err)
+{
+	g_autofree char *xml = kite_domain_def_format(def, KITE_XML_LIVE);
+	return daemon_hook(HOOK_DOMAIN, def->name, op, subop, xml, err);
+}
+
+static void notify_hook(const KiteDomainDef *def, const char *op, const char *subop)
+{
+	g_autofree char *xml = kite_domain_def_format(def, KITE_XML_LIVE);
+	daemon_hook_notify(HOOK_DOMAIN, def->name, op, subop, xml);
+}
+
 /* ------------------------------------------------------------ stopping */
 
 static void domain_unwatch(struct domain *d)
@@ -376,9 +392,13 @@ static void domain_stopped(struct domain *d, int reason, int event_detail)
 {
 	domain_unwatch(d);
 	console_domain_stopped(d);
+	if (d->live)
+		notify_hook(d->live, "stopped", "end");
 	if (d->run_dir)
 		util_remove_tree(d->run_dir);
 	g_clear_pointer(&d->run_dir, g_free);
+	if (d->live)
+		notify_hook(d->live, "release", "end");
 	g_clear_pointer(&d->live, kite_domain_def_free);
 	d->pid = 0;
 	d->own_child = false;
@@ -928,8 +948,16 @@ bool domain_start(struct domain *d, GError **err)
 		return false;
 	}
 	kite_domain_def_assign_aliases(live);
+	/* prepare: before anything is allocated for the domain, so a refusal
+	 * leaves nothing behind (libvirt calls it at the same point). */
+	if (!run_hook(live, "prepare", "begin", err)) {
+		notify_hook(live, "release", "end");
+		kite_domain_def_free(live);
+		return false;
+	}
 	nets = g_new0(KiteNetBackend, live->interfaces->len + 1);
 	if (!resolve_interfaces(live, nets, err)) {
+		notify_hook(live, "release", "end");
 		kite_domain_def_free(live);
 		return false;
 	}
@@ -939,6 +967,8 @@ bool domain_start(struct domain *d, GError **err)
 	if (g_mkdir_with_parents(run_dir, 0700) < 0) {
 		virt_error(err, VERR_SYSTEM_ERROR, _("cannot create '%s': %s"), run_dir,
 			   g_strerror(errno));
+		close_taps(nets, live->interfaces->len);
+		notify_hook(live, "release", "end");
 		kite_domain_def_free(live);
 		return false;
 	}
@@ -960,11 +990,14 @@ bool domain_start(struct domain *d, GError **err)
 	for (guint i = 0; i < live->interfaces->len; i++)
 		if (nets[i].tap_fd >= 0)
 			fds[n_fds++] = nets[i].tap_fd;
-	bool ok = argv && launch(d, live, run_dir, argv, fds, n_fds, err);
+	/* start: resources (taps) exist, kite does not yet. */
+	bool ok = argv && run_hook(live, "start", "begin", err) &&
+		  launch(d, live, run_dir, argv, fds, n_fds, err);
 	/* kite holds the taps now (or nobody: they vanish). */
 	close_taps(nets, live->interfaces->len);
 	if (!ok) {
 		util_remove_tree(run_dir);
+		notify_hook(live, "release", "end");
 		kite_domain_def_free(live);
 		return false;
 	}
@@ -972,6 +1005,7 @@ bool domain_start(struct domain *d, GError **err)
 		d->pid_watch = g_unix_fd_add(d->pidfd, G_IO_IN, pid_exited, d);
 	query_status(d);
 	log_info("domain %s started (id %d, kite pid %d)", domain_name(d), live->id, (int)d->pid);
+	notify_hook(live, "started", "begin");
 	events_domain_lifecycle(d, EV_STARTED, EV_STARTED_BOOTED);
 	server_activity();
 	return true;
@@ -1434,6 +1468,7 @@ static void adopt(const char *name)
 		next_id = live->id + 1;
 	query_status(d);
 	log_info("domain %s: adopted running kite (pid %d, id %d)", name, pid, live->id);
+	notify_hook(live, "reconnect", "begin");
 }
 
 static void adopt_running(void)

@@ -18,6 +18,7 @@
 
 #include "daemon.h"
 #include "domain.h"
+#include "hooks.h"
 #include "network.h"
 #include "server.h"
 #include "util.h"
@@ -31,6 +32,20 @@ static gboolean on_signal(gpointer opaque)
 	log_info("%s received, exiting (running domains keep running)", (const char *)opaque);
 	server_quit();
 	return G_SOURCE_CONTINUE;
+}
+
+/* 1, 0, or -1 when it is neither a yes nor a no. */
+static int parse_bool(const char *value)
+{
+	static const char *const yes[] = {"1", "yes", "true", "on"};
+	static const char *const no[] = {"0", "no", "false", "off"};
+	for (size_t i = 0; i < G_N_ELEMENTS(yes); i++) {
+		if (g_ascii_strcasecmp(value, yes[i]) == 0)
+			return 1;
+		if (g_ascii_strcasecmp(value, no[i]) == 0)
+			return 0;
+	}
+	return -1;
 }
 
 /* key = value lines; '#' starts a comment. Unknown keys are errors so a
@@ -81,7 +96,32 @@ static bool load_config(const char *path, char **state_root, GError **err)
 			target = &cfg.log_file;
 		else if (strcmp(key, "pid_file") == 0)
 			target = &cfg.pid_file;
-		else if (strcmp(key, "timeout") == 0) {
+		else if (strcmp(key, "hooks_dir") == 0)
+			target = &cfg.hooks_dir;
+		else if (strcmp(key, "hook_timeout") == 0) {
+			char *end;
+			long t = strtol(value, &end, 10);
+			if (!*value || *end || t < 1 || t > 3600) {
+				g_set_error(err, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+					    _("%s:%d: hook_timeout must be 1 to 3600 seconds"),
+					    path, lineno);
+				return false;
+			}
+			if (cfg.hook_timeout < 0)
+				cfg.hook_timeout = (int)t;
+			continue;
+		} else if (strcmp(key, "default_network") == 0) {
+			int on = parse_bool(value);
+			if (on < 0) {
+				g_set_error(err, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+					    _("%s:%d: default_network must be yes or no"), path,
+					    lineno);
+				return false;
+			}
+			if (cfg.default_network < 0)
+				cfg.default_network = on;
+			continue;
+		} else if (strcmp(key, "timeout") == 0) {
 			char *end;
 			long t = strtol(value, &end, 10);
 			if (*end || t < 0 || t > 86400 * 365) {
@@ -134,6 +174,8 @@ int main(int argc, char **argv)
 	g_autofree char *config = NULL;
 	g_autofree char *state_root = NULL;
 	gboolean session = FALSE, system_mode = FALSE, verbose = FALSE;
+	gboolean no_default_network = FALSE;
+	int hook_timeout = G_MININT; /* G_MININT: not on the command line */
 	GMainLoop *loop;
 	g_autoptr(GError) err = NULL;
 
@@ -141,6 +183,10 @@ int main(int argc, char **argv)
 	bindtextdomain(GETTEXT_PACKAGE, KITE_LOCALEDIR);
 	bind_textdomain_codeset(GETTEXT_PACKAGE, "UTF-8");
 	textdomain(GETTEXT_PACKAGE);
+
+	/* Unset until the command line or the config file says otherwise. */
+	cfg.hook_timeout = -1;
+	cfg.default_network = -1;
 
 	GOptionEntry entries[] = {
 	    {"version", 'V', 0, G_OPTION_ARG_NONE, &version, N_("Print the version and exit"),
@@ -160,6 +206,12 @@ int main(int argc, char **argv)
 	     N_("Log to FILE instead of standard error"), N_("FILE")},
 	    {"timeout", 't', 0, G_OPTION_ARG_INT, &cfg.timeout,
 	     N_("Exit after SECS seconds without clients and running domains"), N_("SECS")},
+	    {"hooks-dir", 0, 0, G_OPTION_ARG_FILENAME, &cfg.hooks_dir,
+	     N_("Run hook scripts from DIR (default: the etc directory's hooks/)"), N_("DIR")},
+	    {"hook-timeout", 0, 0, G_OPTION_ARG_INT, &hook_timeout,
+	     N_("Kill a hook script still running after SECS seconds (default 30)"), N_("SECS")},
+	    {"no-default-network", 0, 0, G_OPTION_ARG_NONE, &no_default_network,
+	     N_("Do not define libvirt's 'default' network on first start"), NULL},
 	    {"session", 0, 0, G_OPTION_ARG_NONE, &session,
 	     N_("Serve kite:///session (default when not root)"), NULL},
 	    {"system", 0, 0, G_OPTION_ARG_NONE, &system_mode,
@@ -187,6 +239,15 @@ int main(int argc, char **argv)
 		fprintf(stderr, _("virtkited: --timeout must not be negative\n"));
 		return 2;
 	}
+	if (hook_timeout != G_MININT) {
+		if (hook_timeout < 1 || hook_timeout > 3600) {
+			fprintf(stderr, _("virtkited: --hook-timeout must be 1 to 3600 seconds\n"));
+			return 2;
+		}
+		cfg.hook_timeout = hook_timeout;
+	}
+	if (no_default_network)
+		cfg.default_network = 0;
 	if (session && system_mode) {
 		fprintf(stderr, _("virtkited: --session and --system exclude each other\n"));
 		return 2;
@@ -233,6 +294,13 @@ int main(int argc, char **argv)
 		if (!cfg.log_dir)
 			cfg.log_dir = g_build_filename(root, "var", "log", "kite", NULL);
 	}
+	if (!cfg.hooks_dir)
+		cfg.hooks_dir = g_build_filename(cfg.etc_dir, "hooks", NULL);
+	if (cfg.hook_timeout < 0)
+		cfg.hook_timeout = HOOK_TIMEOUT_DEFAULT;
+	/* Like libvirt's packages, only the system instance gets it. */
+	if (cfg.default_network < 0)
+		cfg.default_network = !cfg.session;
 	if (!cfg.emulator)
 		cfg.emulator = g_strdup(KITE_EMULATOR_PATH);
 	if (!g_path_is_absolute(cfg.emulator)) {
@@ -255,6 +323,8 @@ int main(int argc, char **argv)
 
 	networks_init();
 	networks_resume();
+	if (cfg.default_network)
+		networks_define_default();
 	domains_init();
 	if (!server_start(domains_busy, &err)) {
 		log_info("%s", err->message);

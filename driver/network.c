@@ -20,6 +20,7 @@
 
 #include "daemon.h"
 #include "events.h"
+#include "hooks.h"
 #include "kite-netmodel.h"
 #include "network.h"
 #include "protocol.h"
@@ -340,12 +341,16 @@ bool network_start(struct network *n, GError **err)
 	g_autofree char *state = network_state_dir();
 	if (!config)
 		return false;
+	g_autofree char *xml = kite_network_def_format(n->def, 0);
+	/* Before anything exists on the host, so a refusing hook leaves
+	 * nothing to undo. */
+	if (!daemon_hook(HOOK_NETWORK, n->def->name, "start", "begin", xml, err))
+		return false;
 	if (!kite_network_start(config, state, &e)) {
 		netmodel_error(err, n->def->name, e);
 		return false;
 	}
 	g_autofree char *path = active_path(n->def->name);
-	g_autofree char *xml = kite_network_def_format(n->def, 0);
 	if (!util_write_file_atomic(path, xml, 0600, err)) {
 		g_autoptr(GError) ignore = NULL;
 		kite_network_stop(n->def->name, state, &ignore);
@@ -353,6 +358,7 @@ bool network_start(struct network *n, GError **err)
 	}
 	n->active = true;
 	log_info("network %s started", n->def->name);
+	daemon_hook_notify(HOOK_NETWORK, n->def->name, "started", "begin", xml);
 	events_network_lifecycle(n, NEV_STARTED, 0);
 	return true;
 }
@@ -375,6 +381,8 @@ bool network_stop(struct network *n, GError **err)
 	g_unlink(path);
 	n->active = false;
 	log_info("network %s stopped", n->def->name);
+	g_autofree char *xml = kite_network_def_format(n->def, 0);
+	daemon_hook_notify(HOOK_NETWORK, n->def->name, "stopped", "end", xml);
 	events_network_lifecycle(n, NEV_STOPPED, 0);
 	if (!n->persistent) {
 		g_ptr_array_remove(networks, n);
@@ -560,4 +568,57 @@ void networks_resume(void)
 		if (n->autostart && !n->active && !network_start(n, &e))
 			log_info("autostart of network %s failed: %s", n->def->name, e->message);
 	}
+}
+
+/* The marker says the question "define the default network?" has been
+ * answered for this etc directory: a user who undefines it keeps it gone. */
+static char *default_marker_path(void)
+{
+	return g_build_filename(cfg.etc_dir, "networks", ".default-network-created", NULL);
+}
+
+/* libvirt's packages define (not start) a "default" NAT network on
+ * installation; a kite daemon does it on its first start instead. */
+void networks_define_default(void)
+{
+	g_autofree char *marker = default_marker_path();
+	g_autoptr(GError) e = NULL;
+
+	if (g_file_test(marker, G_FILE_TEST_EXISTS))
+		return;
+	if (networks->len == 0) {
+		g_autoptr(KiteNetConfig) c = kite_net_config_new_default(&e);
+		if (!c) {
+			log_info("cannot define the default network: %s", e->message);
+			return;
+		}
+		if (c->n_dhcp_ranges < 1 || !c->ipv4_address || !c->bridge) {
+			log_info("cannot define the default network: incomplete configuration");
+			return;
+		}
+		g_autofree char *xml =
+		    g_markup_printf_escaped("<network>\n"
+					    "  <name>%s</name>\n"
+					    "  <forward mode='nat'/>\n"
+					    "  <bridge name='%s' stp='on' delay='0'/>\n"
+					    "  <ip address='%s' prefix='%u'>\n"
+					    "    <dhcp>\n"
+					    "      <range start='%s' end='%s'/>\n"
+					    "    </dhcp>\n"
+					    "  </ip>\n"
+					    "</network>\n",
+					    c->name, c->bridge, c->ipv4_address, c->ipv4_prefix,
+					    c->dhcp_ranges[0].start, c->dhcp_ranges[0].end);
+		/* Through the ordinary define path: parsed, checked, given a
+		 * UUID and MAC and stored as any user definition would be. */
+		struct network *n = network_define(xml, &e);
+		if (!n) {
+			log_info("cannot define the default network: %s", e->message);
+			return;
+		}
+		log_info("defined the default network (bridge %s, %s/%u)", c->bridge,
+			 c->ipv4_address, c->ipv4_prefix);
+	}
+	if (!util_write_file_atomic(marker, "", 0644, &e))
+		log_info("cannot record that the default network was defined: %s", e->message);
 }

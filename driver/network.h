@@ -41,5 +41,8 @@ char *network_state_dir(void);
 /* After networks_init and before domains: adopt running networks, then
  * start the autostart ones. */
 void networks_resume(void);
+/* First start of a daemon with an empty store: define (not start)
+ * libvirt's "default" network, once per etc directory. */
+void networks_define_default(void);
 
 #endif

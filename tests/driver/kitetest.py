@@ -52,7 +52,7 @@ class Daemon:
     """A virtkited with private directories, stopped (and cleaned) on exit."""
 
     def __init__(self, emulator=None, extra_args=(), session=False, env=None, root=None,
-                 netns=False):
+                 netns=False, default_network=False):
         self.root = root or tempfile.mkdtemp(prefix="virtkited-test-")
         os.makedirs(self.root, exist_ok=True)
         self.sockdir = os.path.join(self.root, "sock")
@@ -60,6 +60,10 @@ class Daemon:
         self.log = os.path.join(self.root, "daemon.log")
         self.session = session
         self.extra_args = list(extra_args)
+        # Most tests count networks: only the tests of libvirt's "default"
+        # network let the daemon define it.
+        if not default_network:
+            self.extra_args.append("--no-default-network")
         self.env = dict(os.environ)
         if env:
             self.env.update(env)

@@ -21,12 +21,22 @@ def main():
     check(p.returncode == 2 and "no-such-option" in p.stderr, f"bad option: {p.stderr}")
     p = subprocess.run([VIRTKITED, "--timeout", "-3"], capture_output=True, text=True)
     check(p.returncode == 2, "negative timeout accepted")
+    for bad in ("0", "-1", "3601"):
+        p = subprocess.run([VIRTKITED, "--hook-timeout", bad], capture_output=True, text=True)
+        check(p.returncode == 2 and "--hook-timeout" in p.stderr,
+              f"--hook-timeout {bad}: {p.returncode} {p.stderr}")
 
     with tempfile.TemporaryDirectory() as tmp:
         conf = write_file(tmp, "bad.conf", "listen_dir = /tmp/x\nfrobnicate = 1\n")
         p = subprocess.run([VIRTKITED, "--config", conf], capture_output=True, text=True)
         check(p.returncode == 2 and "frobnicate" in p.stderr and "bad.conf:2" in p.stderr,
               f"unknown key: {p.stderr}")
+        for text, key in (("hook_timeout = soon\n", "hook_timeout"),
+                          ("default_network = maybe\n", "default_network")):
+            conf = write_file(tmp, "bad.conf", text)
+            p = subprocess.run([VIRTKITED, "--config", conf], capture_output=True, text=True)
+            check(p.returncode == 2 and key in p.stderr and "bad.conf:1" in p.stderr,
+                  f"bad {key}: {p.stderr}")
 
         # A config file naming the directories; a pid file.
         root = os.path.join(tmp, "root")
