@@ -30,6 +30,14 @@ uint64_t tsc_hz(void)
 	return hz;
 }
 
+/*
+ * The count starts when the high byte is written, and the output is seen
+ * high during some read of port 0x61: both happen inside a trapped port
+ * access whose cost varies (76 us to over 1 ms here, and the vCPU thread
+ * may be descheduled on a loaded host). So each edge is bracketed by TSC
+ * reads and taken at the middle of its bracket, and a run whose brackets
+ * are wider than a tenth of the interval is rejected (returns 0).
+ */
 static uint64_t calibrate(void)
 {
 	uint8_t ctl = inb(0x61);
@@ -37,30 +45,48 @@ static uint64_t calibrate(void)
 	outb(0x61, (ctl & ~0x02) | 0x01); /* gate high, speaker off */
 	outb(0x43, 0xb0);		  /* channel 2, lo/hi byte, mode 0 */
 	outb(0x42, CALIBRATE_TICKS & 0xff);
+	uint64_t load_before = rdtsc();
 	outb(0x42, CALIBRATE_TICKS >> 8);
-	uint64_t t0 = rdtsc();
-	uint64_t t1;
+	uint64_t load_after = rdtsc();
+	uint64_t seen_before, seen_after;
 	for (;;) {
-		t1 = rdtsc();
-		if (inb(0x61) & 0x20)
+		seen_before = rdtsc();
+		bool high = inb(0x61) & 0x20;
+		seen_after = rdtsc();
+		if (high)
 			break;
 		/* No PIT at all: give up after ~several seconds of TSC. */
-		if (t1 - t0 > 20ull * FALLBACK_HZ)
+		if (seen_after - load_after > 20ull * FALLBACK_HZ)
 			return 0;
 	}
-	return (t1 - t0) * PIT_HZ / CALIBRATE_TICKS;
+	uint64_t start = load_before + (load_after - load_before) / 2;
+	uint64_t end = seen_before + (seen_after - seen_before) / 2;
+	uint64_t interval = end - start;
+	if ((load_after - load_before) * 10 > interval || (seen_after - seen_before) * 10 > interval)
+		return 0;
+	return interval * PIT_HZ / CALIBRATE_TICKS;
 }
 
 /*
- * On this nested host a single calibration now and then sees the channel 2
- * output go high early (seen under kite and QEMU alike: a few ms instead of
- * 10), which would shrink every timeout. Three runs and their median cost
- * ~20 ms more and shrug off one bad run.
+ * Runs with a wide bracket are dropped; the median of three good runs
+ * shrugs off one that is still off (a descheduled poll loop). Up to nine
+ * attempts; if none is good the fallback rate stays.
  */
 static uint64_t calibrate_median(void)
 {
-	uint64_t a = calibrate(), b = calibrate(), c = calibrate();
+	uint64_t good[3];
+	int n = 0;
 
+	for (int attempt = 0; attempt < 9 && n < 3; attempt++) {
+		uint64_t hz_run = calibrate();
+		if (hz_run)
+			good[n++] = hz_run;
+	}
+	if (n == 0)
+		return 0;
+	if (n < 3)
+		return good[0];
+	uint64_t a = good[0], b = good[1], c = good[2];
 	if (a > b) {
 		uint64_t t = a;
 		a = b;
