@@ -1,12 +1,16 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * Intel 82540EM gigabit Ethernet (PCI 8086:100e rev 3, subsystem 1af4:1100),
- * the PC machine's default NIC (S3). What drivers use is emulated from the
+ * the PC machine's default NIC (S3), and the two siblings QEMU offers as
+ * e1000-82544gc (8086:100c) and e1000-82545em (8086:100f): same register
+ * set, they differ in device ID (PCI and EEPROM) and PHY ID. What drivers
+ * use is emulated from the
  * datasheet: the Microwire EEPROM through EECD and EERD (checksum 0xBABA),
  * the PHY through MDIC, legacy and extended (context/data) transmit
  * descriptors with checksum offload and TCP segmentation, legacy receive
  * descriptors, RA/MTA/VLAN filtering, interrupt cause/mask registers with a
- * link-status-change interrupt, and the statistics block.
+ * link-status-change interrupt, interrupt throttling (ITR, and RADV/TADV
+ * as QEMU's mitigation uses them) and the statistics block.
  *
  * Everything the guest controls (ring bases and lengths, descriptor
  * addresses and lengths, header offsets) is checked before use; guest
@@ -17,6 +21,7 @@
 #include <string.h>
 
 #include "../machine.h"
+#include "../main-loop.h"
 #include "../nic/nic-common.h"
 #include "net-cmdline.h"
 #include "net.h"
@@ -45,12 +50,15 @@
 #define RDH	    0x2810
 #define RDT	    0x2818
 #define RDTR	    0x2820
+#define RADV	    0x282c
 #define TDBAL	    0x3800
 #define TDBAH	    0x3804
 #define TDLEN	    0x3808
 #define TDH	    0x3810
 #define TDT	    0x3818
+#define TIDV	    0x3820
 #define TXDCTL	    0x3828
+#define TADV	    0x382c
 #define STATS_START 0x4000
 #define STATS_END   0x4100
 #define MPC	    0x4010
@@ -134,6 +142,7 @@
 #define TXD_RPS	   0x10
 #define TXD_DEXT   0x20
 #define TXD_VLE	   0x40
+#define TXD_IDE	   0x80 /* delay the interrupt (TIDV/TADV) */
 #define POPTS_IXSM 0x01
 #define POPTS_TXSM 0x02
 #define TUCMD_TCP  0x01
@@ -170,8 +179,16 @@ typedef struct TxContext {
 	uint8_t tucmd;
 } TxContext;
 
+/* What tells the 8254x siblings apart (the rest of the chip is shared). */
+struct e1000_variant {
+	struct dev_model model; /* first: init gets &model back */
+	uint16_t device_id;	/* PCI and EEPROM words 0x0b and 0x0d */
+	uint16_t phy_id2;	/* Marvell PHY ID low word (revision) */
+};
+
 typedef struct E1000 {
 	struct nic_common nic; /* first: nic-common's qtree hook relies on it */
+	const struct e1000_variant *variant;
 	uint32_t regs[NREGS];
 	uint16_t phy[32];
 	uint16_t eeprom[EEPROM_WORDS];
@@ -194,6 +211,17 @@ typedef struct E1000 {
 	bool tx_legacy_ic;
 	uint8_t tx_css, tx_cso;
 	bool tx_overflow;
+	/*
+	 * Interrupt throttling. A rising edge of the line opens a window of
+	 * the ITR interval (or RADV/TADV, see mit_interval) during which
+	 * further rising edges wait; the causes keep collecting in ICR and
+	 * the line rises once at mit_deadline (vclock_ns time, 0 when no
+	 * window is open). Lowering is never delayed.
+	 */
+	bool irq_level;
+	bool mit_ide; /* a descriptor with IDE completed since the last edge */
+	int64_t mit_deadline;
+	ml_timer *mit_timer;
 } E1000;
 
 static uint32_t reg(E1000 *s, unsigned off)
@@ -220,9 +248,61 @@ static void stat_add64(E1000 *s, unsigned lo, uint64_t n)
 	set_reg(s, lo + 4, (uint32_t)(v >> 32));
 }
 
+/* Shortest non-zero interval (256 ns units) that applies to the causes. */
+static uint32_t mit_interval(E1000 *s, uint32_t pending)
+{
+	uint32_t candidates[3] = {reg(s, ITR) & 0xffff, 0, 0};
+	/* As QEMU: RADV only counts when RDTR enables receive delays, TADV
+	 * only for descriptors that asked for a delayed interrupt; both are
+	 * in 1024 ns units. */
+	if (reg(s, RDTR) && (pending & ICR_RXT0))
+		candidates[1] = (reg(s, RADV) & 0xffff) * 4;
+	if (s->mit_ide && (pending & (ICR_TXDW | ICR_TXQE)))
+		candidates[2] = (reg(s, TADV) & 0xffff) * 4;
+	uint32_t best = 0;
+	for (int i = 0; i < 3; i++)
+		if (candidates[i] && (!best || candidates[i] < best))
+			best = candidates[i];
+	return best;
+}
+
 static void update_irq(E1000 *s)
 {
-	nic_set_irq(&s->nic, (reg(s, ICR) & reg(s, IMS)) != 0);
+	uint32_t pending = reg(s, ICR) & reg(s, IMS);
+	if (!s->irq_level && pending) {
+		int64_t now = vclock_ns();
+		if (s->mit_deadline && now < s->mit_deadline)
+			return; /* the window's end raises it (mit_expired) */
+		uint32_t interval = mit_interval(s, pending);
+		s->mit_deadline = interval ? now + (int64_t)interval * 256 : 0;
+		s->mit_ide = false;
+		/* Under qtest the virtual clock only moves on request: the end
+		 * of the window is noticed on the next register access. */
+		if (s->mit_deadline && !machine_cfg.qtest)
+			ml_timer_mod(s->mit_timer, ml_now_ns() + (int64_t)interval * 256);
+	}
+	s->irq_level = pending != 0;
+	nic_set_irq(&s->nic, s->irq_level);
+}
+
+/* Closes a throttling window whose time is up and raises what waited. */
+static void mit_expired(E1000 *s)
+{
+	if (!s->mit_deadline || vclock_ns() < s->mit_deadline)
+		return;
+	s->mit_deadline = 0;
+	update_irq(s);
+}
+
+static void mit_timer_fired(void *opaque)
+{
+	E1000 *s = opaque;
+	/* The host clock and vclock are the same outside qtest, but the
+	 * timer may fire a little early: re-arm rather than raise early. */
+	if (s->mit_deadline && vclock_ns() < s->mit_deadline)
+		ml_timer_mod(s->mit_timer, ml_now_ns() + (s->mit_deadline - vclock_ns()));
+	else
+		mit_expired(s);
 }
 
 static void raise_cause(E1000 *s, uint32_t cause)
@@ -235,22 +315,26 @@ static void raise_cause(E1000 *s, uint32_t cause)
 
 static void eeprom_init(E1000 *s)
 {
+	/* Words 0x0b/0x0d (device ID) are filled in per model; 0x30-0x32
+	 * are the PXE setup and boot agent words QEMU's EEPROM has. */
 	static const uint16_t tmpl[EEPROM_WORDS] = {
-	    [0x04] = 0xffff, [0x08] = 0x3000, [0x09] = 0x1000, [0x0a] = 0x6403, [0x0b] = 0x100e,
-	    [0x0c] = 0x8086, [0x0d] = 0x100e, [0x0e] = 0x8086, [0x0f] = 0x3040, [0x10] = 0x0008,
-	    [0x11] = 0x2000, [0x12] = 0x7e14, [0x13] = 0x0048, [0x14] = 0x1000, [0x15] = 0x00d8,
-	    [0x17] = 0x2700, [0x18] = 0x6cc9, [0x19] = 0x3150, [0x1a] = 0x0722, [0x1b] = 0x040b,
-	    [0x1c] = 0x0984, [0x1e] = 0xc000, [0x1f] = 0x0706, [0x20] = 0x1008, [0x22] = 0x0f04,
-	    [0x23] = 0x7fff, [0x24] = 0x4d01, [0x25] = 0xffff, [0x26] = 0xffff, [0x27] = 0xffff,
-	    [0x28] = 0xffff, [0x29] = 0xffff, [0x2a] = 0xffff, [0x2b] = 0xffff, [0x2c] = 0xffff,
-	    [0x2d] = 0xffff, [0x2e] = 0xffff, [0x2f] = 0xffff, [0x30] = 0xffff, [0x31] = 0xffff,
-	    [0x32] = 0xffff, [0x33] = 0xffff, [0x34] = 0xffff, [0x35] = 0xffff, [0x36] = 0xffff,
-	    [0x37] = 0xffff, [0x38] = 0xffff, [0x39] = 0xffff, [0x3a] = 0xffff, [0x3b] = 0xffff,
-	    [0x3c] = 0xffff, [0x3d] = 0xffff, [0x3e] = 0xffff,
+	    [0x04] = 0xffff, [0x08] = 0x3000, [0x09] = 0x1000, [0x0a] = 0x6403, [0x0c] = 0x8086,
+	    [0x0e] = 0x8086, [0x0f] = 0x3040, [0x10] = 0x0008, [0x11] = 0x2000, [0x12] = 0x7e14,
+	    [0x13] = 0x0048, [0x14] = 0x1000, [0x15] = 0x00d8, [0x17] = 0x2700, [0x18] = 0x6cc9,
+	    [0x19] = 0x3150, [0x1a] = 0x0722, [0x1b] = 0x040b, [0x1c] = 0x0984, [0x1e] = 0xc000,
+	    [0x1f] = 0x0706, [0x20] = 0x1008, [0x22] = 0x0f04, [0x23] = 0x7fff, [0x24] = 0x4d01,
+	    [0x25] = 0xffff, [0x26] = 0xffff, [0x27] = 0xffff, [0x28] = 0xffff, [0x29] = 0xffff,
+	    [0x2a] = 0xffff, [0x2b] = 0xffff, [0x2c] = 0xffff, [0x2d] = 0xffff, [0x2e] = 0xffff,
+	    [0x2f] = 0xffff, [0x30] = 0x0100, [0x31] = 0x4000, [0x32] = 0x121c, [0x33] = 0xffff,
+	    [0x34] = 0xffff, [0x35] = 0xffff, [0x36] = 0xffff, [0x37] = 0xffff, [0x38] = 0xffff,
+	    [0x39] = 0xffff, [0x3a] = 0xffff, [0x3b] = 0xffff, [0x3c] = 0xffff, [0x3d] = 0xffff,
+	    [0x3e] = 0xffff,
 	};
 	memcpy(s->eeprom, tmpl, sizeof(tmpl));
 	for (int i = 0; i < 3; i++)
 		s->eeprom[i] = s->nic.conf_mac[2 * i] | s->nic.conf_mac[2 * i + 1] << 8;
+	/* Both ID words carry the device ID, as in QEMU's EEPROM. */
+	s->eeprom[0x0b] = s->eeprom[0x0d] = s->variant->device_id;
 	uint16_t sum = 0;
 	for (int i = 0; i < EEPROM_WORDS - 1; i++)
 		sum += s->eeprom[i];
@@ -278,7 +362,7 @@ static void phy_reset(E1000 *s)
 	s->phy[PHY_CTRL] = 0x1140;
 	s->phy[PHY_STATUS] = 0x7949;
 	s->phy[PHY_ID1] = 0x0141;
-	s->phy[PHY_ID2] = 0x0c20;
+	s->phy[PHY_ID2] = s->variant->phy_id2;
 	s->phy[4] = 0x0de1;  /* autoneg advertisement */
 	s->phy[5] = 0x41e1;  /* link partner ability */
 	s->phy[6] = 0x0001;  /* autoneg expansion */
@@ -702,6 +786,8 @@ static void process_tx(E1000 *s)
 			if (cmd & TXD_EOP)
 				tx_packet_done(s);
 		}
+		if (cmd & TXD_IDE)
+			s->mit_ide = true;
 		if (cmd & (TXD_RS | TXD_RPS)) {
 			uint8_t st = d[12] | 0x01; /* DD */
 			nic_dma_write(&s->nic, daddr + 12, &st, 1);
@@ -748,7 +834,11 @@ static void mac_reset(E1000 *s)
 	memset(&s->ctx_tso, 0, sizeof(s->ctx_tso));
 	phy_reset(s);
 	update_mac_from_ra0(s);
-	update_irq(s);
+	s->mit_deadline = 0;
+	s->mit_ide = false;
+	ml_timer_del(s->mit_timer);
+	s->irq_level = false;
+	nic_set_irq(&s->nic, false);
 }
 
 static uint32_t reg_read(E1000 *s, unsigned off)
@@ -850,6 +940,11 @@ static void reg_write(E1000 *s, unsigned off, uint32_t v)
 		return;
 	case RDH:
 	case TDH:
+	case ITR: /* the interval fields are 16 bits wide */
+	case RDTR:
+	case RADV:
+	case TIDV:
+	case TADV:
 		set_reg(s, off, v & 0xffff);
 		return;
 	case RDLEN:
@@ -887,6 +982,7 @@ static uint64_t bar_read(void *opaque, int bar, uint64_t offset, unsigned size)
 {
 	E1000 *s = opaque;
 	uint32_t v;
+	mit_expired(s);
 	if (bar == 1) {
 		if (offset < 4)
 			v = s->ioaddr;
@@ -907,6 +1003,7 @@ static void bar_write(void *opaque, int bar, uint64_t offset, unsigned size, uin
 {
 	E1000 *s = opaque;
 	uint32_t v = (uint32_t)value;
+	mit_expired(s);
 	if (size < 4) {
 		/* Narrow writes merge into the register (drivers use 32 bits). */
 		unsigned shift = 8 * (offset & 3);
@@ -1018,14 +1115,15 @@ static const struct dev_prop e1000_props[] = {
 static int e1000_init(const struct dev_model *model, struct dev_opts *opts, GError **err)
 {
 	E1000 *s = g_new0(E1000, 1);
+	s->variant = (const struct e1000_variant *)model;
 	if (nic_prepare(&s->nic, model, opts, err) < 0)
 		goto fail;
 	/* QEMU names a -device NIC's net client after its id (set_link net0) */
 	if (!s->nic.name && dev_opts_id(opts))
 		s->nic.name = g_strdup(dev_opts_id(opts));
-	static const struct pci_ident ident = {
+	const struct pci_ident ident = {
 	    .vendor_id = 0x8086,
-	    .device_id = 0x100e,
+	    .device_id = s->variant->device_id,
 	    .subsys_vendor_id = 0x1af4,
 	    .subsys_id = 0x1100,
 	    .class_code = 0x020000,
@@ -1038,6 +1136,7 @@ static int e1000_init(const struct dev_model *model, struct dev_opts *opts, GErr
 	    pci_register_bar(s->nic.pci, 1, PCI_BAR_IO, 0x40, &e1000_bar_ops, err) < 0)
 		goto fail_prepared;
 	eeprom_init(s);
+	s->mit_timer = ml_timer_new(mit_timer_fired, s);
 	s->tx = g_malloc(TX_MAX);
 	s->seg = g_malloc(TX_MAX);
 	nic_attach(&s->nic, &e1000_net_ops, s);
@@ -1050,13 +1149,43 @@ fail:
 	return -1;
 }
 
-static struct dev_model e1000_model = {
-    .name = "e1000",
-    .alias = "e1000-82540em",
-    .bus = "PCI",
-    .category = "Network devices",
-    .desc = "Intel Gigabit Ethernet",
-    .props = e1000_props,
-    .init = e1000_init,
+/* IDs as QEMU 7.2 gives them (PCI revision 3 and subsystem 1af4:1100 for all). */
+static struct e1000_variant e1000_variants[] = {
+    {
+	.model = {.name = "e1000",
+		  .alias = "e1000-82540em",
+		  .bus = "PCI",
+		  .category = "Network devices",
+		  .desc = "Intel Gigabit Ethernet",
+		  .props = e1000_props,
+		  .init = e1000_init},
+	.device_id = 0x100e,
+	.phy_id2 = 0x0c20,
+    },
+    {
+	.model = {.name = "e1000-82544gc",
+		  .bus = "PCI",
+		  .category = "Network devices",
+		  .desc = "Intel Gigabit Ethernet",
+		  .props = e1000_props,
+		  .init = e1000_init},
+	.device_id = 0x100c,
+	.phy_id2 = 0x0c30,
+    },
+    {
+	.model = {.name = "e1000-82545em",
+		  .bus = "PCI",
+		  .category = "Network devices",
+		  .desc = "Intel Gigabit Ethernet",
+		  .props = e1000_props,
+		  .init = e1000_init},
+	.device_id = 0x100f,
+	.phy_id2 = 0x0c20,
+    },
 };
-NIC_MODEL_REGISTER(e1000_model)
+
+static void __attribute__((constructor)) register_e1000_variants(void)
+{
+	for (size_t i = 0; i < G_N_ELEMENTS(e1000_variants); i++)
+		nic_model_register(&e1000_variants[i].model);
+}
