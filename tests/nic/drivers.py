@@ -1314,4 +1314,412 @@ class E1000e(Driver):
         return 2, 0
 
 
-DRIVERS = {d.model: d for d in [Rtl8139, Ne2kPci, Pcnet, I82551, I82557b, I82559er, E1000e]}
+# ---------------------------------------------------------------- e1000
+
+class E1000(E1000e):
+    """82540EM with legacy receive descriptors: the e1000e driver minus
+    the 82574's extended descriptors, packet split and MSI-X."""
+    model = 'e1000'
+    vendor, device = 0x8086, 0x100e
+    SOFT_RESET_SKIP = ()
+    REGS = [0x00000, 0x00008, 0x00010, 0x00014, 0x00018, 0x00020, 0x00038, 0x000c0,
+            0x000c4, 0x000c8, 0x000d0, 0x00100, 0x00400, 0x00410, 0x01000, 0x02800,
+            0x02808, 0x02810, 0x02818, 0x03800, 0x03808, 0x03810, 0x03818, 0x05200,
+            0x05400, 0x05404, 0x05408, 0x0540c]
+    EXTRA = {'offload': ('offload', True), 'tso': ('tso', False)}
+
+    def attach(self):
+        self.mm = self.bars[0][1]
+        self.io = self.bars[1][1]
+        self.tx_idx = 0
+        self.rx_idx = 0
+        self.rx_on = False
+
+    def reset_regs(self):
+        out = [(f'{o:#07x}', self.r(o)) for o in self.REGS]
+        out.append(('io-ioaddr', self.qt.inl(self.io)))
+        self.qt.outl(self.io, 0x8)
+        out.append(('io-status', self.qt.inl(self.io + 4)))
+        out.append(('mdic-phy-id2', self.mdi(3)))
+        out.append(('mdic-phy-status', self.mdi(1)))
+        return out
+
+    def soft_reset(self):
+        super().soft_reset()
+        self.tx_ready = False
+
+    def prom_check(self, image, mac):
+        w = struct.unpack('<64H', image)
+        check_eq(image[0:6], mac, 'EEPROM MAC (words 0-2)')
+        check_eq(sum(w) & 0xffff, 0xbaba, 'EEPROM checksum (sum of words 0x00-0x3f)')
+        check_eq((w[11], w[13]), (self.device, self.device), 'EEPROM device ID words')
+
+    def read_prom(self):
+        # the 82540EM's EERD: START bit 0, DONE bit 4, address in 15:8
+        words = []
+        for a in range(64):
+            self.w(self.EERD, (a << 8) | 1)
+            v = self.r(self.EERD)
+            check(v & 0x10, f'EERD not done for word {a}: {v:#x}')
+            words.append(v >> 16)
+        return struct.pack('<64H', *words)
+
+    def rx_setup(self, promisc=False, mcast=()):
+        self.w(self.RCTL, 0)
+        for i in range(128):
+            self.w(self.MTA + 4 * i, 0)
+        for a in mcast:
+            f = ((a[5] << 8 | a[4]) >> 4) & 0xfff
+            self.w(self.MTA + 4 * (f >> 5), self.r(self.MTA + 4 * (f >> 5)) | 1 << (f & 31))
+        ring = b''.join(struct.pack('<QQ', RXBUF + 2048 * i, 0) for i in range(self.NDESC))
+        self.qt.memwrite(RXRING, ring)
+        self.w(self.RDBAL, RXRING)
+        self.w(self.RDBAH, 0)
+        self.w(self.RDLEN, 16 * self.NDESC)
+        self.w(self.RDH, 0)
+        self.w(self.RDT, self.NDESC - 1)
+        # EN | BAM | SECRC, 2 KiB buffers (| UPE | MPE)
+        self.w(self.RCTL, 0x2 | 0x8000 | 0x4000000 | (0x18 if promisc else 0))
+        self.rx_idx = 0
+        self.rx_on = True
+
+    def rx_collect(self):
+        """Legacy write-back: length at byte 8, status at byte 12."""
+        frames = []
+        for _ in range(self.NDESC):
+            d = RXRING + 16 * self.rx_idx
+            length, _csum, status, _errors, _special = struct.unpack(
+                '<HHBBH', self.qt.memread(d + 8, 8))
+            if not status & 1:
+                break
+            check(status & 2, f'descriptor without EOP: {status:#x}')
+            frames.append(self.qt.memread(RXBUF + 2048 * self.rx_idx, length))
+            self.qt.memwrite(d, struct.pack('<QQ', RXBUF + 2048 * self.rx_idx, 0))
+            self.w(self.RDT, self.rx_idx)
+            self.rx_idx = (self.rx_idx + 1) % self.NDESC
+        return frames
+
+    def malicious(self):
+        r = super().malicious()
+        # a receive ring whose length is not a multiple of 128 and whose
+        # head lies past its end
+        self.rx_setup()
+        self.w(self.RDLEN, 0x48)
+        self.w(self.RDH, 0x7fff)
+        self.w(self.RDT, 3)
+        return r
+
+
+# ---------------------------------------------------------------- virtio-net
+
+VIRTIO_F_VERSION_1 = 1 << 32
+VIRTIO_NET_F_MAC = 1 << 5
+VIRTIO_RING_F_INDIRECT_DESC = 1 << 28
+VRING_DESC_F_NEXT, VRING_DESC_F_WRITE, VRING_DESC_F_INDIRECT = 1, 2, 4
+VNET_HDR_LEN = 12  # virtio_net_hdr with num_buffers, always so with VERSION_1
+
+
+class VirtioNet(Driver):
+    """virtio-net-pci through the virtio 1.0 transport: the vendor
+    capabilities in configuration space locate the common, notify, ISR and
+    device configuration structures; split virtqueues rx (0) and tx (1)."""
+    model = 'virtio-net-pci'
+    vendor, device = 0x1af4, 0x1000
+    HAS_LINK_STATUS = True
+    QSIZE = 16
+    RXQ, TXQ = 0, 1
+    BUF = 2048
+    # what the fuzzer scribbles over: descriptor tables, avail and used rings
+    FUZZ_TARGETS = [TXRING, RXRING, TXRING + 0x1000, RXRING + 0x1000, TXRING + 0x2000,
+                    RXRING + 0x2000, AUX, TXBUF]
+
+    # common configuration offsets
+    DFSELECT, DF, GFSELECT, GF, MSIX_CONFIG, NUM_QUEUES = 0x00, 0x04, 0x08, 0x0c, 0x10, 0x12
+    STATUS, GENERATION, Q_SELECT, Q_SIZE, Q_VECTOR, Q_ENABLE = 0x14, 0x15, 0x16, 0x18, 0x1a, 0x1c
+    Q_NOTIFY_OFF, Q_DESC, Q_DRIVER, Q_DEVICE = 0x1e, 0x20, 0x28, 0x30
+
+    def attach(self):
+        self.caps = self.find_caps()
+        for t in (1, 2, 3, 4):
+            check(t in self.caps, f'no virtio vendor capability of type {t}')
+        self.common = self.cap_addr(1)
+        self.notify = self.cap_addr(2)
+        self.isr = self.cap_addr(3)
+        self.devcfg = self.cap_addr(4)
+        self.notify_mult = self.caps[2]['mult']
+        self.features = 0
+        self.ready = False
+        self.qaddr = {self.RXQ: RXRING, self.TXQ: TXRING}
+        self.notify_off = {}
+        self.rx_last_used = 0
+        self.tx_last_used = 0
+        self.rx_avail = 0
+        self.tx_avail = 0
+
+    def find_caps(self):
+        m, caps = self.m, {}
+        check(m.cfg_read(self.devfn, 0x06, 2) & 0x10, 'no capability list')
+        ptr = m.cfg_read(self.devfn, 0x34, 1) & 0xfc
+        for _ in range(48):
+            if not ptr:
+                break
+            cap_id = m.cfg_read(self.devfn, ptr, 1)
+            nxt = m.cfg_read(self.devfn, ptr + 1, 1) & 0xfc
+            if cap_id == 0x09:
+                cfg_type = m.cfg_read(self.devfn, ptr + 3, 1)
+                c = {'bar': m.cfg_read(self.devfn, ptr + 4, 1),
+                     'off': m.cfg_read(self.devfn, ptr + 8),
+                     'len': m.cfg_read(self.devfn, ptr + 12)}
+                if cfg_type == 2:
+                    c['mult'] = m.cfg_read(self.devfn, ptr + 16)
+                caps.setdefault(cfg_type, c)
+            ptr = nxt
+        return caps
+
+    def cap_addr(self, t):
+        c = self.caps[t]
+        check(c['bar'] in self.bars, f'virtio capability {t} names BAR {c["bar"]}')
+        kind, base, size = self.bars[c['bar']]
+        check(kind != 'io' and c['off'] + c['len'] <= size,
+              f'virtio capability {t} outside BAR {c["bar"]}')
+        return base + c['off']
+
+    def c8(self, o): return self.qt.readb(self.common + o)
+    def c16(self, o): return self.qt.readw(self.common + o)
+    def c32(self, o): return self.qt.readl(self.common + o)
+    def wc8(self, o, v): self.qt.writeb(self.common + o, v)
+    def wc16(self, o, v): self.qt.writew(self.common + o, v)
+    def wc32(self, o, v): self.qt.writel(self.common + o, v)
+
+    def wc64(self, o, v):
+        self.wc32(o, v & 0xffffffff)
+        self.wc32(o + 4, v >> 32)
+
+    def host_features(self):
+        f = 0
+        for sel in (0, 1):
+            self.wc32(self.DFSELECT, sel)
+            f |= self.c32(self.DF) << (32 * sel)
+        return f
+
+    def reset_regs(self):
+        out = [('host-features', self.host_features()),
+               ('num-queues', self.c16(self.NUM_QUEUES)),
+               ('status', self.c8(self.STATUS)),
+               ('msix-config', self.c16(self.MSIX_CONFIG))]
+        for q in (0, 1, 2):
+            self.wc16(self.Q_SELECT, q)
+            out += [(f'q{q}-size', self.c16(self.Q_SIZE)),
+                    (f'q{q}-enable', self.c16(self.Q_ENABLE)),
+                    (f'q{q}-vector', self.c16(self.Q_VECTOR))]
+        out.append(('isr', self.qt.readb(self.isr)))
+        out.append(('net-status', self.qt.readw(self.devcfg + 6)))
+        return out
+
+    def soft_reset(self):
+        self.wc8(self.STATUS, 0)
+        T.wait_until(lambda: self.c8(self.STATUS) == 0, timeout=2, what='virtio reset')
+        self.ready = False
+
+    def read_mac(self):
+        return bytes(self.qt.readb(self.devcfg + i) for i in range(6))
+
+    def read_prom(self):
+        return self.read_mac()
+
+    def prom_check(self, image, mac):
+        check_eq(image, mac, 'virtio config MAC')
+
+    def init(self, indirect=False):
+        """Reset, negotiate VERSION_1 | MAC (| INDIRECT_DESC), set up both
+        queues and set DRIVER_OK."""
+        self.soft_reset()
+        self.wc8(self.STATUS, 1)
+        self.wc8(self.STATUS, 1 | 2)
+        host = self.host_features()
+        check(host & VIRTIO_F_VERSION_1, f'VERSION_1 not offered: {host:#x}')
+        want = VIRTIO_F_VERSION_1 | (host & VIRTIO_NET_F_MAC)
+        if indirect:
+            want |= host & VIRTIO_RING_F_INDIRECT_DESC
+        for sel in (0, 1):
+            self.wc32(self.GFSELECT, sel)
+            self.wc32(self.GF, (want >> (32 * sel)) & 0xffffffff)
+        self.wc8(self.STATUS, 1 | 2 | 8)
+        check(self.c8(self.STATUS) & 8, 'FEATURES_OK not accepted')
+        self.features = want
+        for q in (self.RXQ, self.TXQ):
+            base = self.qaddr[q]
+            self.qt.memset(base, 0x3000, 0)
+            self.wc16(self.Q_SELECT, q)
+            check(self.c16(self.Q_SIZE) >= self.QSIZE, f'queue {q} too small')
+            self.wc16(self.Q_SIZE, self.QSIZE)
+            self.wc16(self.Q_VECTOR, 0xffff)
+            self.wc64(self.Q_DESC, base)
+            self.wc64(self.Q_DRIVER, base + 0x1000)
+            self.wc64(self.Q_DEVICE, base + 0x2000)
+            self.notify_off[q] = self.c16(self.Q_NOTIFY_OFF)
+            self.wc16(self.Q_ENABLE, 1)
+        self.wc8(self.STATUS, 1 | 2 | 8 | 4)
+        self.rx_last_used = self.tx_last_used = 0
+        self.rx_avail = self.tx_avail = 0
+        self.ready = True
+
+    def kick(self, q):
+        self.qt.writew(self.notify + self.notify_off.get(q, q) * self.notify_mult, q)
+
+    def desc(self, q, i, addr, length, flags, nxt=0):
+        self.qt.memwrite(self.qaddr[q] + 16 * i, struct.pack('<QIHH', addr, length, flags, nxt))
+
+    def publish(self, q, heads, avail_idx):
+        """Put heads in the avail ring from avail_idx on; returns the new
+        index (written to the ring, then kicked)."""
+        ring = self.qaddr[q] + 0x1000
+        for h in heads:
+            self.qt.memwrite(ring + 4 + 2 * (avail_idx % self.QSIZE), struct.pack('<H', h))
+            avail_idx = (avail_idx + 1) & 0xffff
+        self.qt.memwrite(ring + 2, struct.pack('<H', avail_idx))
+        self.kick(q)
+        return avail_idx
+
+    def used(self, q, last):
+        """New (id, len) entries of queue q's used ring since 'last'."""
+        ring = self.qaddr[q] + 0x2000
+        idx = struct.unpack('<H', self.qt.memread(ring + 2, 2))[0]
+        out = []
+        while last != idx and len(out) < self.QSIZE:
+            out.append(struct.unpack('<II', self.qt.memread(ring + 4 + 8 * (last % self.QSIZE),
+                                                            8)))
+            last = (last + 1) & 0xffff
+        return out, last
+
+    def tx(self, frame):
+        if not self.ready:
+            self.init()
+        slot = self.tx_avail % self.QSIZE
+        buf = TXBUF + self.BUF * slot
+        self.qt.memwrite(buf, bytes(VNET_HDR_LEN) + bytes(frame))
+        self.desc(self.TXQ, slot, buf, VNET_HDR_LEN + len(frame), 0)
+        self.tx_avail = self.publish(self.TXQ, [slot], self.tx_avail)
+        done, self.tx_last_used = self.used(self.TXQ, self.tx_last_used)
+        return len(done)
+
+    def tx_ok(self, status):
+        return status == 1
+
+    def rx_setup(self, promisc=False, mcast=()):
+        # receive modes need the control queue; a fresh device accepts
+        # broadcast, multicast and its own address, which the tests use
+        self.init()
+        for i in range(self.QSIZE):
+            self.desc(self.RXQ, i, RXBUF + self.BUF * i, self.BUF, VRING_DESC_F_WRITE)
+        self.rx_avail = self.publish(self.RXQ, range(self.QSIZE), 0)
+
+    def rx_collect(self):
+        frames = []
+        done, self.rx_last_used = self.used(self.RXQ, self.rx_last_used)
+        for head, length in done:
+            check(head < self.QSIZE and VNET_HDR_LEN <= length <= self.BUF,
+                  f'used entry ({head}, {length})')
+            data = self.qt.memread(RXBUF + self.BUF * head, length)
+            check_eq(struct.unpack('<H', data[10:12])[0], 1, 'num_buffers')
+            frames.append(data[VNET_HDR_LEN:])
+        if done:
+            self.rx_avail = self.publish(self.RXQ, [h for h, _ in done], self.rx_avail)
+        return frames
+
+    def link_up(self):
+        return bool(self.qt.readw(self.devcfg + 6) & 1)
+
+    def irq_enable(self):
+        if not self.ready:
+            self.init()
+
+    def irq_cause(self):
+        return self.qt.readb(self.isr)
+
+    def irq_ack(self, cause):
+        pass  # reading the ISR cleared it
+
+    LINK_CAUSE = 0x2
+    TX_CAUSE = 0x1
+    RX_CAUSE = 0x1
+    CAUSE_CLEAR = 'rc'
+
+    def fuzz_chain(self, rng):
+        """A hostile descriptor chain published on the rx or tx queue:
+        indices beyond the queue size, next loops, lengths over 64 KiB,
+        addresses outside RAM, indirect tables (nested, looping, huge),
+        avail indices that jump."""
+        # a broken queue ignores everything until a reset: usually reset it
+        # (checking DEVICE_NEEDS_RESET), now and then keep poking it broken
+        if not self.ready or rng.random() < 0.05 or \
+                (rng.random() < 0.8 and self.c8(self.STATUS) & 0x40):
+            self.init(indirect=rng.random() < 0.7)
+        q = rng.choice([self.RXQ, self.TXQ])
+        n = self.QSIZE
+
+        def addr():
+            return rng.choice([TXBUF, RXBUF + rng.randrange(0x8000), AUX, OUTSIDE_RAM,
+                               (64 << 20) - rng.choice([1, 12, 16, 100]), 0,
+                               0xfffffffffffffff0, rng.getrandbits(64)])
+
+        def length():
+            return rng.choice([0, 1, 11, 12, 13, 60, 1514, 2048, 0x10000, 0x10001, 0xffffffff,
+                               rng.getrandbits(32)])
+
+        def flags():
+            f = rng.choice([0, VRING_DESC_F_NEXT, VRING_DESC_F_WRITE,
+                            VRING_DESC_F_NEXT | VRING_DESC_F_WRITE])
+            if rng.random() < 0.15:
+                f |= VRING_DESC_F_INDIRECT
+            return f | (rng.getrandbits(16) if rng.random() < 0.05 else 0)
+
+        def nxt(i):
+            return rng.choice([(i + 1) % n, i, 0, n, n + 1, 0xffff, rng.randrange(n)])
+
+        heads = []
+        for _ in range(rng.choice([1, 2, 4])):
+            head = rng.randrange(n) if rng.random() < 0.85 else rng.choice([n, 0xffff])
+            heads.append(head)
+            i = head % n
+            for _ in range(rng.choice([1, 2, 5, n])):
+                if rng.random() < 0.2:
+                    # an indirect table in AUX
+                    count = rng.choice([1, 2, 8, 64])
+                    table = b''.join(struct.pack('<QIHH', addr(), length(), flags(),
+                                                 rng.choice([k + 1, k, 0, count, 0xffff]))
+                                     for k in range(count))
+                    self.qt.memwrite(AUX, table)
+                    self.desc(q, i, rng.choice([AUX, AUX, OUTSIDE_RAM]),
+                              rng.choice([16 * count, 16 * count + 8, 0, 16 * 2000]),
+                              VRING_DESC_F_INDIRECT | rng.choice([0, 0, VRING_DESC_F_NEXT]),
+                              nxt(i))
+                else:
+                    self.desc(q, i, addr(), length(), flags(), nxt(i))
+                i = (i + 1) % n
+        avail = self.rx_avail if q == self.RXQ else self.tx_avail
+        if rng.random() < 0.1:
+            avail = (avail + rng.choice([n + 1, 0x8000, 0xffff])) & 0xffff
+        avail = self.publish(q, heads, avail)
+        if q == self.RXQ:
+            self.rx_avail = avail
+        else:
+            self.tx_avail = avail
+
+    def malicious(self):
+        self.init(indirect=True)
+        # a tx chain that loops on itself, one whose index is out of range,
+        # and an indirect table outside RAM; each needs a reset after
+        self.desc(self.TXQ, 0, TXBUF, 60, VRING_DESC_F_NEXT, 0)
+        self.tx_avail = self.publish(self.TXQ, [0], self.tx_avail)
+        self.init(indirect=True)
+        self.tx_avail = self.publish(self.TXQ, [self.QSIZE + 3], self.tx_avail)
+        self.init(indirect=True)
+        self.desc(self.TXQ, 0, OUTSIDE_RAM, 16 * 4, VRING_DESC_F_INDIRECT)
+        self.tx_avail = self.publish(self.TXQ, [0], self.tx_avail)
+        self.init(indirect=True)
+        return 0, 0
+
+
+DRIVERS = {d.model: d for d in [Rtl8139, Ne2kPci, Pcnet, I82551, I82557b, I82559er, E1000e,
+                                E1000, VirtioNet]}

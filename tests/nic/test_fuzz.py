@@ -8,7 +8,10 @@ For each model, for SECONDS / len(MODELS): random register writes and
 reads over the model's BARs (biased towards the registers that start DMA),
 random descriptor rings and init blocks in guest RAM (addresses inside and
 outside RAM, zero and huge lengths, self-referencing links), random frames
-from the wire, link flaps. Afterwards kite must still answer, and after a
+from the wire, link flaps; for virtio-net-pci also hostile descriptor
+chains (indices beyond the queue size, next loops, lengths over 64 KiB,
+addresses outside RAM, indirect tables) and avail indices that jump.
+Afterwards kite must still answer, and after a
 reset the model must still receive a frame. The seed is printed; set
 NIC_FUZZ_SEED to replay one.
 """
@@ -38,6 +41,17 @@ HOT = {
                0x3804, 0x3808, 0x3810, 0x3818, 0x3840, 0x5008, 0x5000, 0x5818, 0x0014],
 }
 HOT['i82557b'] = HOT['i82559er'] = HOT['i82551']
+HOT['e1000'] = [0x0000, 0x0008, 0x00c0, 0x00c8, 0x00d0, 0x00d8, 0x0100, 0x0400, 0x2800,
+                0x2804, 0x2808, 0x2810, 0x2818, 0x3800, 0x3804, 0x3808, 0x3810, 0x3818,
+                0x0014, 0x0020, 0x00c4]
+# virtio-net-pci: per BAR. BAR4 holds the modern structures (common
+# configuration fields, ISR, device configuration, notify); BAR0 the legacy
+# registers (features, queue PFN/size/select/notify, status, ISR, config).
+HOT['virtio-net-pci'] = {
+    4: [0x00, 0x04, 0x08, 0x0c, 0x10, 0x12, 0x14, 0x15, 0x16, 0x18, 0x1a, 0x1c, 0x1e, 0x20,
+        0x24, 0x28, 0x2c, 0x30, 0x34, 0x1000, 0x2000, 0x2006, 0x2008, 0x3000, 0x3004, 0x3008],
+    0: [0x00, 0x04, 0x08, 0x0c, 0x0e, 0x10, 0x12, 0x13, 0x14, 0x16, 0x18],
+}
 
 ADDRS = [TXBUF, TXRING, RXRING, RXBUF, AUX, 0, OUTSIDE_RAM, 0xfffffff0, 0x3fff000,
          0xffffffffffff0000]
@@ -84,16 +98,20 @@ def fuzz_model(model, seconds, rng):
     ops = 0
     try:
         drv = DRIVERS[model](m)
-        bars = [(b[0], b[1], b[2]) for b in drv.bars.values()]
+        bars = [(i, b[0], b[1], b[2]) for i, b in drv.bars.items()]
         hot = HOT.get(model, [0])
+        # a driver may build its own hostile rings (virtio: descriptor chains)
+        fuzz_chain = getattr(drv, 'fuzz_chain', None)
+        targets = getattr(drv, 'FUZZ_TARGETS', [TXRING, RXRING, AUX, TXBUF])
         end = time.monotonic() + seconds
         while time.monotonic() < end:
             ops += 1
             r = rng.random()
-            kind, base, size = rng.choice(bars)
+            bar, kind, base, size = rng.choice(bars)
             width = rng.choice([1, 2, 4])
+            bar_hot = hot.get(bar, [0]) if isinstance(hot, dict) else hot
             if rng.random() < 0.6:
-                off = rng.choice(hot) + rng.choice([0, 0, 0, 1, 2, 3])
+                off = rng.choice(bar_hot) + rng.choice([0, 0, 0, 1, 2, 3])
             else:
                 off = rng.randrange(min(size, 0x6000))
             off = min(off & ~(width - 1), size - width)
@@ -109,7 +127,13 @@ def fuzz_model(model, seconds, rng):
                 else:
                     getattr(m.qt, {1: 'readb', 2: 'readw', 4: 'readl'}[width])(base + off)
             elif r < 0.92:
-                m.qt.memwrite(rng.choice([TXRING, RXRING, AUX, TXBUF]), rand_ring(rng))
+                if fuzz_chain and rng.random() < 0.5:
+                    try:
+                        fuzz_chain(rng)
+                    except T.TestFailure:
+                        T.check(m.alive(), f'{model}: kite died')
+                else:
+                    m.qt.memwrite(rng.choice(targets), rand_ring(rng))
             elif r < 0.93:
                 # a legitimate setup now and then, so random writes land on
                 # running rings and not only on a stopped chip
@@ -143,6 +167,12 @@ def fuzz_model(model, seconds, rng):
         T.wait_until(lambda: any(f[:len(marker)] == marker for f in drv.rx_collect()),
                      timeout=5, what=f'{model}: a frame after fuzzing')
         stats = m.net_stats(f'{model}.0')
+        # a sanitizer build may report and carry on (UBSan without
+        # halt_on_error): such a report is a finding too
+        err = m.stderr()
+        for mark in ('runtime error:', 'AddressSanitizer', 'LeakSanitizer'):
+            at = err.find(mark)
+            T.check(at < 0, f'{model}: sanitizer report: {err[max(0, at - 200):][:3000]}')
         return ops, stats
     except T.TestFailure as e:
         try:
