@@ -5,7 +5,17 @@
 #include <glib/gi18n.h>
 #include <string.h>
 
+#include "../chardev.h"
 #include "../monitor.h"
+#include "user.h"
+
+static const NetUserChardevOps core_chardevs = {
+    .find = chardev_find,
+    .new_legacy = chardev_new_legacy,
+    .attach = chardev_attach,
+    .write = chardev_write,
+    .input_ready = chardev_input_ready,
+};
 
 static void emit_event(const char *name, JsonObject *data)
 {
@@ -27,6 +37,7 @@ static void info_usernet(GString *out)
 void net_monitor_register(void)
 {
 	net_qmp_event_hook = emit_event;
+	net_user_chardev_ops = &core_chardevs;
 	hmp_register_info("network", _("show the network state"), info_network);
 	hmp_register_info("usernet", _("show user network stack connection states"), info_usernet);
 	for (const NetHmpCommand *c = net_hmp_commands; c->name; c++) {

@@ -334,8 +334,11 @@ void net_nic_rx_filter_changed(NetClient *nic)
 	nic->rx_filter_notify_off = true;
 	JsonObject *data = json_object_new();
 	json_object_set_string_member(data, "name", nic->name);
-	/* QEMU's path is the QOM path; kite gives the device id path it knows. */
-	g_autofree char *path = g_strdup_printf("/machine/peripheral-anon/%s", nic->name);
+	/* QEMU's path is the QOM path; a model that knows it sets qom_path,
+	 * otherwise kite gives the closest it has. */
+	g_autofree char *path = nic->qom_path
+				    ? g_strdup(nic->qom_path)
+				    : g_strdup_printf("/machine/peripheral-anon/%s", nic->name);
 	json_object_set_string_member(data, "path", path);
 	net_qmp_event_hook("NIC_RX_FILTER_CHANGED", data);
 }

@@ -134,6 +134,7 @@ void net_client_free(NetClient *nc)
 	clients = g_list_remove(clients, nc);
 	g_free(nc->name);
 	g_free(nc->model);
+	g_free(nc->qom_path);
 	g_free(nc);
 }
 

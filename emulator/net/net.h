@@ -70,6 +70,10 @@ typedef struct NetClientOps {
 	 * multicast, unicast, vlan, tables...); name and main-mac are added by
 	 * the caller. */
 	void (*query_rx_filter)(NetClient *nc, JsonObject *out);
+	/* Backends with queues, optional: the NIC's queue pair of this queue
+	 * was enabled/disabled by the guest (multiqueue tap attaches/detaches
+	 * the queue's fd, as QEMU). */
+	void (*set_queue_enabled)(NetClient *nc, bool on);
 } NetClientOps;
 
 #define NET_OFFLOAD_CSUM (1u << 0)
@@ -111,6 +115,7 @@ struct NetClient {
 	size_t vnet_hdr_len;	   /* frames to/from this client start with a virtio_net_hdr */
 	uint8_t macaddr[ETH_ALEN]; /* NICs */
 	bool rx_filter_notify_off; /* NIC_RX_FILTER_CHANGED sent, not queried yet */
+	char *qom_path;		   /* NICs: QEMU's QOM path for events, NULL: unknown */
 };
 
 /* Capture/inspection hook attached to a client ("-object filter-dump"). It

@@ -40,6 +40,8 @@ typedef struct TapState {
 	size_t using_hdr_len; /* 0: peer frames carry no header */
 	bool reading_paused;
 	bool was_persistent;
+	bool multi_queue; /* IFF_MULTI_QUEUE: the fd can be detached */
+	bool detached;	  /* TUNSETQUEUE IFF_DETACH_QUEUE in force */
 	uint8_t buf[NET_MAX_FRAME + 12];
 } TapState;
 
@@ -393,6 +395,24 @@ static void tap_cleanup(NetClient *nc)
 	g_free(s);
 }
 
+/* A multiqueue tap's queue whose NIC pair is off leaves the device, so the
+ * kernel steers no flows to an fd nobody reads (QEMU's tap_disable). */
+static void tap_set_queue_enabled(NetClient *nc, bool on)
+{
+	TapState *s = nc->opaque;
+	if (!s->multi_queue || s->detached == !on)
+		return;
+	struct ifreq ifr = {0};
+	ifr.ifr_flags = on ? IFF_ATTACH_QUEUE : IFF_DETACH_QUEUE;
+	if (ioctl(s->fd, TUNSETQUEUE, &ifr) < 0) {
+		g_printerr(on ? _("kite: %s: cannot attach queue %d: %s\n")
+			      : _("kite: %s: cannot detach queue %d: %s\n"),
+			   nc->name, nc->queue_index, g_strerror(errno));
+		return;
+	}
+	s->detached = !on;
+}
+
 static const NetClientOps tap_ops = {
     .receive = tap_receive,
     .peer_queue_drained = tap_drained,
@@ -400,6 +420,7 @@ static const NetClientOps tap_ops = {
     .has_vnet_hdr = tap_has_vnet_hdr,
     .using_vnet_hdr = tap_using_vnet_hdr,
     .set_offload = tap_set_offload,
+    .set_queue_enabled = tap_set_queue_enabled,
 };
 
 NetClient *net_tap_client_new(NetClientType type, const char *name, int queue_index, int fd,
@@ -415,6 +436,8 @@ NetClient *net_tap_client_new(NetClientType type, const char *name, int queue_in
 		int sz = VNET_HDR_LEN;
 		ioctl(fd, TUNSETVNETHDRSZ, &sz);
 	}
+	struct ifreq ifr = {0};
+	s->multi_queue = ioctl(fd, TUNGETIFF, &ifr) == 0 && (ifr.ifr_flags & IFF_MULTI_QUEUE);
 	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
 	s->nc =
 	    net_client_new(type, type == NET_CLIENT_BRIDGE ? "bridge" : "tap", name, &tap_ops, s);

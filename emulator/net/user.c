@@ -18,6 +18,7 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
+#include "../chardev.h"
 #include "../main-loop.h"
 
 typedef struct HostFwd {
@@ -210,6 +211,17 @@ static bool parse_guestfwd(const char *rule, GuestFwd *out)
 		return false;
 	out->dev = g_strdup(dash + 1);
 	return true;
+}
+
+/* The targets QEMU's guestfwd accepts that kite implements: a command, or
+ * a character device in the legacy -serial syntax. */
+static bool guestfwd_dev_known(const char *dev)
+{
+	static const char *const prefixes[] = {"cmd:", "chardev:", "file:", "unix:", "tcp:"};
+	for (size_t i = 0; i < G_N_ELEMENTS(prefixes); i++)
+		if (g_str_has_prefix(dev, prefixes[i]))
+			return true;
+	return !strcmp(dev, "stdio") || !strcmp(dev, "null") || !strcmp(dev, "pty");
 }
 
 static bool in_net(struct in_addr a, const UserConfig *c)
@@ -421,12 +433,16 @@ static void *user_parse(KiteOpts *o, GError **err)
 			goto fail;
 		}
 		g_array_append_val(c->guestfwds, fwd);
-		if (strncmp(fwd.dev, "cmd:", 4) && strcmp(fwd.dev, "stdio") &&
-		    strncmp(fwd.dev, "unix:", 5) && strncmp(fwd.dev, "tcp:", 4)) {
+		if (!guestfwd_dev_known(fwd.dev)) {
 			kite_opts_error(o, err,
 					_("'%s' is not a valid char driver (guestfwd= takes "
 					  "cmd:COMMAND, stdio, tcp:HOST:PORT or unix:PATH)"),
 					fwd.dev);
+			goto fail;
+		}
+		if (!strncmp(fwd.dev, "chardev:", 8) && !fwd.dev[8]) {
+			kite_opts_error(o, err,
+					_("guestfwd: 'chardev:' needs the id of a -chardev"));
 			goto fail;
 		}
 		if (!in_net(fwd.server, c)) {
@@ -775,6 +791,8 @@ static void user_schedule(UserState *s)
 
 /* --- guest forwarding to a byte stream ---------------------------------------- */
 
+const NetUserChardevOps *net_user_chardev_ops;
+
 /*
  * guestfwd=...-stdio / -tcp:HOST:PORT: like QEMU's chardev, one stream on
  * the host side that guest connections to server:port talk to. Data from
@@ -782,7 +800,8 @@ static void user_schedule(UserState *s)
  * as its TCP window allows, the rest waits in the kernel.
  */
 typedef struct FwdChannel {
-	UserState *s;
+	UserState *s;	     /* NULL once the network is gone (chardev channels) */
+	struct chardev *chr; /* guestfwd to a chardev: its frontend */
 	int rfd, wfd;
 	bool own_fd;
 	bool reading;
@@ -793,6 +812,10 @@ typedef struct FwdChannel {
 static ssize_t chan_write(const void *buf, size_t len, void *opaque)
 {
 	FwdChannel *c = opaque;
+	if (c->chr) {
+		net_user_chardev_ops->write(c->chr, buf, len);
+		return len;
+	}
 	size_t done = 0;
 	while (done < len) {
 		ssize_t n = write(c->wfd, (const uint8_t *)buf + done, len - done);
@@ -831,11 +854,40 @@ static void chan_read(int fd, uint32_t events, void *opaque)
 	user_schedule(s);
 }
 
+/* chardev frontend: the chardev pushes host data as far as the guest's
+ * TCP window allows, and is told to go on when it opens again. */
+static size_t chan_chr_can_read(void *opaque)
+{
+	FwdChannel *c = opaque;
+	if (!c->s)
+		return 4096; /* network gone: swallow the data */
+	return slirp_socket_can_recv(c->s->slirp, c->server, c->port);
+}
+
+static void chan_chr_read(void *opaque, const uint8_t *buf, size_t len)
+{
+	FwdChannel *c = opaque;
+	if (!c->s)
+		return;
+	slirp_socket_recv(c->s->slirp, c->server, c->port, buf, (int)len);
+	user_schedule(c->s);
+}
+
+static const struct chr_frontend chan_chr_frontend = {
+    .can_read = chan_chr_can_read,
+    .read = chan_chr_read,
+};
+
 /* Re-arm channels that paused for want of a guest window. */
 static void chan_resume(UserState *s)
 {
 	for (GList *l = s->channels; l; l = l->next) {
 		FwdChannel *c = l->data;
+		if (c->chr) {
+			if (slirp_socket_can_recv(s->slirp, c->server, c->port) > 0)
+				net_user_chardev_ops->input_ready(c->chr);
+			continue;
+		}
 		if (!c->reading && c->rfd >= 0 &&
 		    slirp_socket_can_recv(s->slirp, c->server, c->port) > 0) {
 			c->reading = true;
@@ -846,6 +898,12 @@ static void chan_resume(UserState *s)
 
 static void chan_free(FwdChannel *c)
 {
+	if (c->chr) {
+		/* The chardev API has no detach: the chardev keeps this as its
+		 * frontend, which from now on discards (see chan_chr_read). */
+		c->s = NULL;
+		return;
+	}
 	if (c->reading)
 		ml_del_fd(c->rfd);
 	if (c->own_fd)
@@ -938,6 +996,41 @@ static int add_guestfwd(UserState *s, GuestFwd *g, GError **err)
 	c->s = s;
 	c->server = g->server;
 	c->port = g->port;
+	if (strcmp(g->dev, "stdio") && strncmp(g->dev, "tcp:", 4)) {
+		/* chardev:ID, file:PATH, null, pty: a character device of the
+		 * core, named guestfwd.tcp.PORT when made here (as QEMU). */
+		const NetUserChardevOps *ops = net_user_chardev_ops;
+		if (!ops) {
+			g_free(c);
+			g_set_error(err, KITE_NET_ERROR, 0,
+				    _("guestfwd: '%s' needs character devices, which this program "
+				      "does not have"),
+				    g->dev);
+			return -1;
+		}
+		if (!strncmp(g->dev, "chardev:", 8)) {
+			c->chr = ops->find(g->dev + 8);
+			if (!c->chr)
+				g_set_error(err, KITE_NET_ERROR, 0,
+					    _("guestfwd: chardev '%s' not found"), g->dev + 8);
+		} else {
+			g_autofree char *label = g_strdup_printf("guestfwd.tcp.%d", g->port);
+			c->chr = ops->new_legacy(g->dev, label, err);
+		}
+		if (!c->chr || ops->attach(c->chr, &chan_chr_frontend, c, err) < 0) {
+			/* not attached: nothing refers to c yet */
+			g_free(c);
+			return -1;
+		}
+		c->rfd = c->wfd = -1;
+		if (slirp_add_guestfwd(s->slirp, chan_write, c, &g->server, g->port) < 0) {
+			/* attached: chan_free leaves it as a discarding frontend */
+			chan_free(c);
+			goto fail;
+		}
+		s->channels = g_list_append(s->channels, c);
+		return 0;
+	}
 	if (!strcmp(g->dev, "stdio")) {
 		if (s->stdio_used) {
 			g_free(c);

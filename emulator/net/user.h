@@ -26,4 +26,22 @@ typedef struct NetUserLease {
 /* Call fn for every unexpired lease of every user network. */
 void net_user_foreach_lease(void (*fn)(const NetUserLease *lease, void *opaque), void *opaque);
 
+/*
+ * The emulator core's character devices, used by guestfwd=...-chardev:ID
+ * (and the file:/null/pty chardev targets). Reached through this table so
+ * the net layer still links without the core (tests/net); kite's
+ * net-monitor-register.c fills it in. NULL: no chardevs in this program.
+ */
+struct chardev;
+struct chr_frontend;
+typedef struct NetUserChardevOps {
+	struct chardev *(*find)(const char *id);
+	struct chardev *(*new_legacy)(const char *spec, const char *id, GError **err);
+	int (*attach)(struct chardev *chr, const struct chr_frontend *fe, void *opaque,
+		      GError **err);
+	void (*write)(struct chardev *chr, const void *buf, size_t len);
+	void (*input_ready)(struct chardev *chr);
+} NetUserChardevOps;
+extern const NetUserChardevOps *net_user_chardev_ops;
+
 #endif

@@ -140,6 +140,21 @@ typedef struct VQ {
 
 typedef struct VNet VNet;
 
+/*
+ * A queue pair's end of the net layer. As in QEMU, a NIC has one net client
+ * per queue pair, client i peered with queue i of its backend (fd i of a
+ * multiqueue tap): what the guest sends on tx queue i leaves through that
+ * fd, and what the kernel steers to that fd arrives on rx queue i. Pair 0
+ * uses the NIC's own client (nic.nc); the others have their own, with the
+ * NIC's name and queue_index i.
+ */
+typedef struct VNetPair {
+	VNet *n;
+	unsigned index;
+	NetClient *nc;	 /* pairs > 0 only */
+	bool tx_waiting; /* tx paused until the peer drains */
+} VNetPair;
+
 typedef struct Notifier {
 	VNet *n;
 	int queue;
@@ -157,6 +172,9 @@ struct VNet {
 	uint16_t queue_sel;
 	unsigned nvectors;
 	unsigned max_pairs, pairs;
+	/* Queues of the backend: as in QEMU each gets a pair client even when
+	 * mq=off offers one pair, so the unused ones can be detached. */
+	unsigned backend_pairs;
 	unsigned nqueues; /* 2 * max_pairs (+1 with the control queue) */
 	VQ vq[MAX_QUEUES];
 	Notifier notifiers[MAX_QUEUES];
@@ -171,8 +189,8 @@ struct VNet {
 	bool uni_overflow, multi_overflow;
 	uint8_t macs[MAC_TABLE_ENTRIES][6];
 	uint32_t vlans[MAX_VLAN / 32];
-	bool tx_waiting; /* tx paused until the peer drains */
-	Chain chain;	 /* scratch */
+	VNetPair qp[MAX_QUEUE_PAIRS];
+	Chain chain; /* scratch */
 	uint8_t buf[NET_MAX_FRAME + 64];
 };
 
@@ -448,24 +466,31 @@ static bool rx_filter(VNet *n, const uint8_t *f, size_t len)
 	}
 }
 
-static VQ *rx_queue(VNet *n)
+static NetClient *pair_nc(VNet *n, unsigned pair)
 {
-	return &n->vq[0];
+	return pair == 0 ? n->nic.nc : n->qp[pair].nc;
 }
 
-static bool vnet_can_receive(NetClient *nc)
+static bool pair_can_receive(VNet *n, unsigned pair)
 {
-	VNet *n = nc->opaque;
-	VQ *q = rx_queue(n);
+	VQ *q = &n->vq[2 * pair];
 	uint16_t pending;
 	return vq_ready(n, q) && vq_pending(n, q, &pending) == 0 && pending > 0;
 }
 
-static ssize_t vnet_receive(NetClient *nc, const struct iovec *iov, int iovcnt)
+static bool vnet_can_receive(NetClient *nc)
 {
-	VNet *n = nc->opaque;
-	VQ *q = rx_queue(n);
+	return pair_can_receive(nc->opaque, 0);
+}
+
+static ssize_t pair_receive(VNet *n, unsigned pair, const struct iovec *iov, int iovcnt)
+{
+	VQ *q = &n->vq[2 * pair];
 	size_t len = net_iov_size(iov, iovcnt);
+	/* The other pairs' clients follow the NIC's link state; a pair not
+	 * enabled has its backend queue detached, anything else is dropped. */
+	if (pair > 0 && ((n->nic.nc && n->nic.nc->link_down) || pair >= n->pairs))
+		return -1;
 	if (!vq_ready(n, q))
 		return 0;
 	size_t hdr = n->guest_hdr_len;
@@ -529,10 +554,17 @@ static ssize_t vnet_receive(NetClient *nc, const struct iovec *iov, int iovcnt)
 	return len;
 }
 
+static ssize_t vnet_receive(NetClient *nc, const struct iovec *iov, int iovcnt)
+{
+	return pair_receive(nc->opaque, 0, iov, iovcnt);
+}
+
 /* --- transmit ----------------------------------------------------------------- */
 
-static void process_tx(VNet *n, VQ *q)
+static void process_tx(VNet *n, unsigned pair)
 {
+	VQ *q = &n->vq[2 * pair + 1];
+	NetClient *nc = pair_nc(n, pair);
 	if (!vq_ready(n, q))
 		return;
 	uint16_t old_used = q->used_idx;
@@ -541,8 +573,8 @@ static void process_tx(VNet *n, VQ *q)
 		uint16_t pending;
 		if (vq_pending(n, q, &pending) < 0 || pending == 0)
 			break;
-		if (n->nic.nc && !net_peer_can_accept(n->nic.nc)) {
-			n->tx_waiting = true; /* resumed by vnet_drained */
+		if (nc && !net_peer_can_accept(nc)) {
+			n->qp[pair].tx_waiting = true; /* resumed by pair_drained */
 			break;
 		}
 		if (!vq_read_chain(n, q, q->last_avail, &n->chain))
@@ -552,10 +584,12 @@ static void process_tx(VNet *n, VQ *q)
 		size_t len = n->chain.rd_len;
 		if (len > hdr && len - hdr <= NET_MAX_FRAME && len <= sizeof(n->buf) &&
 		    chain_read(n, &n->chain, n->buf, len) == len) {
-			if (n->peer_vnet)
-				nic_send(&n->nic, n->buf, len);
-			else
-				nic_send(&n->nic, n->buf + hdr, len - hdr);
+			size_t skip = n->peer_vnet ? 0 : hdr;
+			if (pair == 0)
+				nic_send(&n->nic, n->buf + skip, len - skip);
+			/* Like QEMU, a pair the guest has not enabled sends nothing. */
+			else if (nc && pair < n->pairs && !n->nic.nc->link_down)
+				net_send(nc, n->buf + skip, len - skip);
 		} else {
 			nic_count_tx_drop(&n->nic);
 		}
@@ -565,14 +599,31 @@ static void process_tx(VNet *n, VQ *q)
 	vq_flush(n, q, old_used);
 }
 
+static void pair_drained(VNet *n, unsigned pair)
+{
+	if (!n->qp[pair].tx_waiting)
+		return;
+	n->qp[pair].tx_waiting = false;
+	process_tx(n, pair);
+}
+
 static void vnet_drained(NetClient *nc)
 {
-	VNet *n = nc->opaque;
-	if (!n->tx_waiting)
-		return;
-	n->tx_waiting = false;
-	for (unsigned i = 0; i < n->pairs; i++)
-		process_tx(n, &n->vq[2 * i + 1]);
+	pair_drained(nc->opaque, 0);
+}
+
+/*
+ * QEMU's peer_attach/peer_detach: backend queues of pairs the guest has not
+ * enabled are taken out of the backend (a multiqueue tap detaches the fd),
+ * so the kernel steers no traffic to a queue nobody reads.
+ */
+static void update_active_pairs(VNet *n)
+{
+	for (unsigned i = 1; i < n->backend_pairs; i++) {
+		NetClient *nc = pair_nc(n, i);
+		if (nc && nc->peer && nc->peer->ops->set_queue_enabled)
+			nc->peer->ops->set_queue_enabled(nc->peer, i < n->pairs);
+	}
 }
 
 /* --- control queue ------------------------------------------------------------- */
@@ -634,7 +685,9 @@ static void apply_offloads(VNet *n, uint64_t guest_offloads)
 	if (guest_offloads & BIT(F_GUEST_UFO))
 		o |= NET_OFFLOAD_UFO;
 	if (n->peer_vnet)
-		net_peer_set_offload(n->nic.nc, o);
+		for (unsigned i = 0; i < n->max_pairs; i++)
+			if (pair_nc(n, i))
+				net_peer_set_offload(pair_nc(n, i), o);
 }
 
 static uint8_t ctrl_cmd(VNet *n, uint8_t cls, uint8_t cmd, const uint8_t *d, size_t len)
@@ -673,6 +726,7 @@ static uint8_t ctrl_cmd(VNet *n, uint8_t cls, uint8_t cmd, const uint8_t *d, siz
 		if (pairs < 1 || pairs > n->max_pairs)
 			return CTRL_ERR;
 		n->pairs = pairs;
+		update_active_pairs(n);
 		return CTRL_OK;
 	}
 	case CTRL_GUEST_OFFLOADS: {
@@ -734,9 +788,9 @@ static void handle_queue(VNet *n, unsigned qi)
 	if (has_ctrl && qi == n->nqueues - 1)
 		process_ctrl(n, &n->vq[qi]);
 	else if (qi % 2)
-		process_tx(n, &n->vq[qi]);
-	else if (n->nic.nc)
-		net_client_flush_queue(n->nic.nc); /* new rx buffers */
+		process_tx(n, qi / 2);
+	else if (pair_nc(n, qi / 2))
+		net_client_flush_queue(pair_nc(n, qi / 2)); /* new rx buffers */
 }
 
 static void ioevent_cb(int fd, uint32_t events, void *opaque)
@@ -769,7 +823,8 @@ static void device_reset(VNet *n)
 	n->msix_config = NO_VECTOR;
 	n->queue_sel = 0;
 	n->pairs = 1;
-	n->tx_waiting = false;
+	for (unsigned i = 0; i < MAX_QUEUE_PAIRS; i++)
+		n->qp[i].tx_waiting = false;
 	n->legacy_mode = false;
 	for (unsigned i = 0; i < MAX_QUEUES; i++) {
 		VQ *q = &n->vq[i];
@@ -783,9 +838,12 @@ static void device_reset(VNet *n)
 	if (n->nic.nc) {
 		net_nic_set_mac(n->nic.nc, n->mac);
 		if (n->peer_vnet)
-			net_peer_using_vnet_hdr(n->nic.nc, 0);
+			for (unsigned i = 0; i < n->max_pairs; i++)
+				if (pair_nc(n, i))
+					net_peer_using_vnet_hdr(pair_nc(n, i), 0);
 	}
 	n->peer_vnet = false;
+	update_active_pairs(n);
 	nic_set_irq(&n->nic, false);
 }
 
@@ -794,12 +852,15 @@ static void driver_ready(VNet *n)
 {
 	n->guest_hdr_len = (has(n, F_VERSION_1) || has(n, F_MRG_RXBUF)) ? 12 : 10;
 	if (n->nic.nc && net_peer_has_vnet_hdr(n->nic.nc)) {
-		net_peer_using_vnet_hdr(n->nic.nc, n->guest_hdr_len);
+		for (unsigned i = 0; i < n->max_pairs; i++)
+			if (pair_nc(n, i))
+				net_peer_using_vnet_hdr(pair_nc(n, i), n->guest_hdr_len);
 		n->peer_vnet = true;
 		apply_offloads(n, n->guest_features);
 	}
-	if (n->nic.nc)
-		net_client_flush_queue(n->nic.nc);
+	for (unsigned i = 0; i < n->max_pairs; i++)
+		if (pair_nc(n, i))
+			net_client_flush_queue(pair_nc(n, i));
 }
 
 static void set_status(VNet *n, uint8_t v)
@@ -1177,7 +1238,9 @@ static void vnet_link_changed(NetClient *nc)
 	if (n->host_features & BIT(F_STATUS))
 		config_changed(n);
 	if (!nc->link_down)
-		net_client_flush_queue(nc);
+		for (unsigned i = 0; i < n->max_pairs; i++)
+			if (pair_nc(n, i))
+				net_client_flush_queue(pair_nc(n, i));
 }
 
 static bool vnet_announce(NetClient *nc)
@@ -1235,6 +1298,48 @@ static const NetClientOps vnet_net_ops = {
     .announce = vnet_announce,
     .query_rx_filter = vnet_query_rx_filter,
 };
+
+static bool pair_ops_can_receive(NetClient *nc)
+{
+	VNetPair *p = nc->opaque;
+	return pair_can_receive(p->n, p->index);
+}
+
+static ssize_t pair_ops_receive(NetClient *nc, const struct iovec *iov, int iovcnt)
+{
+	VNetPair *p = nc->opaque;
+	return pair_receive(p->n, p->index, iov, iovcnt);
+}
+
+static void pair_ops_drained(NetClient *nc)
+{
+	VNetPair *p = nc->opaque;
+	pair_drained(p->n, p->index);
+}
+
+static const NetClientOps vnet_pair_ops = {
+    .receive = pair_ops_receive,
+    .can_receive = pair_ops_can_receive,
+    .peer_queue_drained = pair_ops_drained,
+};
+
+/* Clients of pairs 1.. peered with the backend's queues 1.. */
+static void attach_pairs(VNet *n)
+{
+	for (unsigned i = 0; i < MAX_QUEUE_PAIRS; i++) {
+		n->qp[i].n = n;
+		n->qp[i].index = i;
+	}
+	if (!n->nic.nc || !n->nic.peer)
+		return;
+	for (unsigned i = 1; i < n->backend_pairs; i++) {
+		NetClient *peer = net_client_find_queue(n->nic.peer->name, (int)i);
+		NetClient *nc = net_nic_new(n->nic.nc->model, n->nic.nc->name, peer,
+					    n->nic.nc->macaddr, &vnet_pair_ops, &n->qp[i]);
+		nc->queue_index = (int)i;
+		n->qp[i].nc = nc;
+	}
+}
 
 static void vnet_pci_reset(void *opaque)
 {
@@ -1369,7 +1474,17 @@ static int vnet_init(const struct dev_model *model, struct dev_opts *opts, GErro
 			    legacy);
 		goto fail_prepared;
 	}
-	n->max_pairs = dev_opts_bool(opts, "mq") ? backend_queues(n->nic.peer) : 1;
+	n->backend_pairs = backend_queues(n->nic.peer);
+	if (n->backend_pairs == MAX_QUEUE_PAIRS &&
+	    net_client_find_queue(n->nic.peer->name, MAX_QUEUE_PAIRS)) {
+		/* A queue without a pair would take flows nobody reads. */
+		g_set_error(err, KITE_ERROR, KITE_ERR_GENERIC,
+			    _("Invalid number of queue pairs of netdev '%s': virtio-net-pci "
+			      "supports at most %d"),
+			    n->nic.peer->name, MAX_QUEUE_PAIRS);
+		goto fail_prepared;
+	}
+	n->max_pairs = dev_opts_bool(opts, "mq") ? n->backend_pairs : 1;
 	n->pairs = 1;
 	unsigned default_vectors = 2 * n->max_pairs + 2;
 	if (cfg && cfg->vectors >= 0)
@@ -1447,6 +1562,11 @@ static int vnet_init(const struct dev_model *model, struct dev_opts *opts, GErro
 	}
 	n->net_status = NET_S_LINK_UP;
 	nic_attach(&n->nic, &vnet_net_ops, n);
+	attach_pairs(n);
+	/* QEMU's events name the virtio device under its proxy's QOM path. */
+	if (n->nic.nc && dev_opts_id(opts))
+		n->nic.nc->qom_path =
+		    g_strdup_printf("/machine/peripheral/%s/virtio-backend", dev_opts_id(opts));
 	if (n->nic.nc->link_down)
 		n->net_status &= ~NET_S_LINK_UP;
 	device_reset(n);
