@@ -59,6 +59,15 @@ def main():
         check(virsh(d.uri, "domstate", "keep").stdout.strip() == "shut off", "destroy adopted")
         virsh(d.uri, "destroy", "keep2")
         wait_for(lambda: not pid_alive(keep2_pid), "second adopted kite to exit")
+        # An autostarted domain starts with the daemon.
+        virsh(d.uri, "autostart", "keep")
+        d.stop()
+        d.start()
+        check(virsh(d.uri, "domstate", "keep").stdout.strip() == "running",
+              "autostarted domain not started with the daemon")
+        check(virsh(d.uri, "domstate", "keep2").stdout.strip() == "shut off",
+              "a domain without autostart was started")
+        virsh(d.uri, "destroy", "keep")
     except BaseException:
         import sys
         sys.stderr.write(d.logtext())
