@@ -22,6 +22,7 @@ struct cpu_model {
 	bool baseline;
 	uint32_t leaf1_edx, leaf1_ecx;
 	uint32_t ext1_edx, ext1_ecx;
+	uint32_t kvm_features; /* leaf 0x40000001 EAX, for baseline models */
 };
 
 /* Feature bits: leaf 1 EDX fpu vme de pse tsc msr pae mce cx8 apic sep mtrr
@@ -32,15 +33,24 @@ struct cpu_model {
 #define QEMU64_ECX ((1u << 0) | (1u << 13) | (1u << 21) | (1u << 31))
 #define EXT_EDX	   ((1u << 11) | (1u << 20) | (1u << 29))
 #define EXT_ECX	   (1u << 0)
+/* KVM paravirtual features (leaf 0x40000001 EAX) QEMU turns on by default
+ * for its KVM-accelerated baseline models: kvmclock (bits 0 and 3, the old
+ * and new MSR numbers), nopiodelay (1), asyncpf (4), steal-time (5), pv-eoi
+ * (6) and clocksource-stable (24). KVM implements them all in the kernel. */
+#define KVM_DEFAULT_FEATURES                                                                       \
+	((1u << 0) | (1u << 1) | (1u << 3) | (1u << 4) | (1u << 5) | (1u << 6) | (1u << 24))
 
 static const struct cpu_model models[] = {
-    {"host", "KVM processor with all supported host features", false, 0, 0, 0, 0},
+    {"host", "KVM processor with all supported host features", false, 0, 0, 0, 0, 0},
     {"max", "Enables all features supported by the accelerator in the current host", false, 0, 0, 0,
-     0},
-    {"qemu64", "QEMU Virtual CPU version 2.5+", true, BASE_EDX, QEMU64_ECX, EXT_EDX, EXT_ECX},
-    {"kvm64", "Common KVM processor", true, BASE_EDX, QEMU64_ECX, EXT_EDX, EXT_ECX},
+     0, 0},
+    {"qemu64", "QEMU Virtual CPU version 2.5+", true, BASE_EDX, QEMU64_ECX, EXT_EDX, EXT_ECX,
+     KVM_DEFAULT_FEATURES},
+    {"kvm64", "Common KVM processor", true, BASE_EDX, QEMU64_ECX, EXT_EDX, EXT_ECX,
+     KVM_DEFAULT_FEATURES},
+    /* QEMU keeps the KVM signature leaf for "base" but offers no features */
     {"base", "base CPU model type with no features enabled", true, BASE_EDX,
-     (1u << 31) | (1u << 21), EXT_EDX, 0},
+     (1u << 31) | (1u << 21), EXT_EDX, 0, 0},
 };
 
 /* -cpu host,migratable=on|off (and max): on, QEMU's default, leaves out
@@ -154,6 +164,14 @@ struct kvm_cpuid2 *cpuid_build(int kvm_fd, const char *model_name, unsigned idx,
 				e->eax = e->ebx = 0;
 				e->ecx = e->index;
 			}
+			break;
+		case 0x40000001:
+			/* KVM's paravirtual leaves (signature "KVMKVMKVM" at
+			 * 0x40000000) come from KVM_GET_SUPPORTED_CPUID as they
+			 * are; host and max keep every feature KVM offers, as in
+			 * QEMU. Guests find kvmclock here (bit 3). */
+			if (model->baseline)
+				e->eax &= model->kvm_features;
 			break;
 		case 0x80000001:
 			if (model->baseline) {

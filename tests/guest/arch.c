@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
  * CPU-level pieces of the test guest: port I/O, the ring-0 trap handler
- * (which performs IN/OUT for ring 3 when the CPU refuses them), exit, and
- * reading the PVH start_info.
+ * (which performs IN/OUT for ring 3 when the CPU refuses them, and WRMSR to
+ * the kvmclock MSR), exit, and reading the PVH start_info.
  *
  * trap_handler() is the only C code that runs in ring 0. On the development
  * host ring 0 is emulated at roughly half a microsecond per instruction, so
@@ -111,6 +111,31 @@ void outsw(uint16_t port, const void *buf, size_t words)
 	__asm__ volatile("rep outsw" : "+S"(buf), "+c"(words) : "d"(port) : "memory");
 }
 
+/* From ring 3 this raises #GP and trap_handler() performs it (for the MSRs
+ * emulate_wrmsr() accepts); in ring 0 it runs directly. */
+void wrmsr(uint32_t msr, uint64_t value)
+{
+	__asm__ volatile("wrmsr" : : "c"(msr), "a"((uint32_t)value), "d"((uint32_t)(value >> 32)));
+}
+
+/*
+ * WRMSR (0F 30) from ring 3. Only the kvmclock MSR is let through: time.c
+ * needs it once to read the TSC rate, and any other MSR write from a
+ * scenario is a bug that must surface as an exception, not be performed.
+ */
+static bool emulate_wrmsr(struct trap_frame *f)
+{
+	const uint8_t *ip = (const uint8_t *)f->rip;
+
+	if (ip[0] != 0x0f || ip[1] != 0x30 || (uint32_t)f->rcx != MSR_KVM_SYSTEM_TIME_NEW)
+		return false;
+	__asm__ volatile("wrmsr"
+			 :
+			 : "c"((uint32_t)f->rcx), "a"((uint32_t)f->rax), "d"((uint32_t)f->rdx));
+	f->rip += 2;
+	return true;
+}
+
 /* The string forms (INS/OUTS, optionally REP): the whole string in one
  * trap, element by element as the CPU would. */
 static bool emulate_string_io(struct trap_frame *f, uint8_t op, bool op16, bool rep)
@@ -209,7 +234,7 @@ static const char *const exception_names[32] = {
 
 void trap_handler(struct trap_frame *f)
 {
-	if (f->vector == 13 && (f->cs & 3) == 3 && emulate_port_io(f))
+	if (f->vector == 13 && (f->cs & 3) == 3 && (emulate_port_io(f) || emulate_wrmsr(f)))
 		return;
 
 	uint64_t cr2;

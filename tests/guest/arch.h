@@ -65,9 +65,17 @@ int serial_getc(uint32_t timeout_ms);
 /* ---- memory (lib.c) ---- */
 void dma_init(uintptr_t start, uintptr_t end);
 
+/* ---- MSRs (arch.c) ---- */
+/* kvmclock's system time MSR (KVM's "new" numbering, CPUID 0x40000001 EAX
+ * bit 3): the only MSR ring 3 may write, through the #GP handler. */
+#define MSR_KVM_SYSTEM_TIME_NEW 0x4b564d01u
+void wrmsr(uint32_t msr, uint64_t value);
+
 /* ---- time (time.c) ---- */
 void time_init(void);
 uint64_t tsc_hz(void);
+/* Where tsc_hz() came from: "kvmclock", "pit" or "fallback". */
+const char *tsc_source(void);
 
 /* ---- PCI (pci.c) ---- */
 enum pci_bar_kind { PCI_BAR_NONE, PCI_BAR_MEM32, PCI_BAR_MEM64, PCI_BAR_IO };
