@@ -57,6 +57,26 @@ extern pthread_mutex_t kite_big_lock;
 static struct kvm_irqchip init_chips[3];
 static struct kvm_pit_state2 init_pit;
 
+/*
+ * GSI routing. GSIs 0-23 keep the routes KVM installs by default (IOAPIC pin
+ * n, plus PIC pin n%8 for n < 16), because KVM_SET_GSI_ROUTING replaces the
+ * whole table; MSI routes take GSIs from 24 up. The count is bounded so a
+ * guest enabling thousands of MSI-X vectors cannot grow the table (and the
+ * cost of every KVM_SET_GSI_ROUTING) without limit: vectors beyond it fall
+ * back to KVM_SIGNAL_MSI.
+ */
+#define IRQCHIP_GSIS   24
+#define MSI_ROUTES_MAX 512
+struct msi_route {
+	bool used;
+	uint64_t address;
+	uint32_t data;
+};
+static bool have_irqfd_routing;
+static unsigned msi_routes_max;
+static struct msi_route msi_routes[MSI_ROUTES_MAX];
+static bool routes_dirty; /* msi_routes differs from what KVM has */
+
 int kvm_vm_fd(void)
 {
 	return vm_fd;
@@ -93,6 +113,18 @@ int kvm_init(GError **err)
 				    _("kvm does not support %s"), caps[i].name);
 			return -1;
 		}
+	}
+	/* Without these, MSIs go through KVM_SIGNAL_MSI, one ioctl each.
+	 * KITE_NO_IRQFD=1 forces that path (for tests of the fallback). */
+	int max_routes = ioctl(kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_IRQ_ROUTING);
+	have_irqfd_routing = ioctl(kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_IRQFD) > 0 &&
+			     max_routes > 0 && !getenv("KITE_NO_IRQFD");
+	if (have_irqfd_routing) {
+		/* the table also holds 24 IOAPIC and 16 PIC entries */
+		msi_routes_max =
+		    max_routes > IRQCHIP_GSIS + 16 ? max_routes - IRQCHIP_GSIS - 16 : 0;
+		if (msi_routes_max > MSI_ROUTES_MAX)
+			msi_routes_max = MSI_ROUTES_MAX;
 	}
 	vm_fd = ioctl(kvm_fd, KVM_CREATE_VM, 0);
 	if (vm_fd < 0) {
@@ -198,6 +230,120 @@ void kvm_signal_msi(uint64_t address, uint32_t data)
 	/* 0 means the guest blocked it (e.g. a masked LAPIC): not an error. */
 	if (ioctl(vm_fd, KVM_SIGNAL_MSI, &msi) < 0)
 		warn_report("KVM_SIGNAL_MSI: %s", g_strerror(errno));
+}
+
+bool kvm_msi_irqfd_supported(void)
+{
+	return have_irqfd_routing && msi_routes_max > 0;
+}
+
+int kvm_msi_routes_commit(void)
+{
+	if (!routes_dirty)
+		return 0;
+	unsigned n = IRQCHIP_GSIS + 16;
+	for (unsigned i = 0; i < msi_routes_max; i++)
+		n += msi_routes[i].used;
+	struct kvm_irq_routing *r =
+	    g_malloc0(sizeof(*r) + n * sizeof(struct kvm_irq_routing_entry));
+	unsigned k = 0;
+	for (unsigned gsi = 0; gsi < IRQCHIP_GSIS; gsi++) {
+		r->entries[k++] = (struct kvm_irq_routing_entry){
+		    .gsi = gsi,
+		    .type = KVM_IRQ_ROUTING_IRQCHIP,
+		    .u.irqchip = {.irqchip = KVM_IRQCHIP_IOAPIC, .pin = gsi},
+		};
+		if (gsi < 16)
+			r->entries[k++] = (struct kvm_irq_routing_entry){
+			    .gsi = gsi,
+			    .type = KVM_IRQ_ROUTING_IRQCHIP,
+			    .u.irqchip = {.irqchip = gsi < 8 ? KVM_IRQCHIP_PIC_MASTER
+							     : KVM_IRQCHIP_PIC_SLAVE,
+					  .pin = gsi % 8},
+			};
+	}
+	for (unsigned i = 0; i < msi_routes_max; i++) {
+		if (!msi_routes[i].used)
+			continue;
+		r->entries[k++] = (struct kvm_irq_routing_entry){
+		    .gsi = IRQCHIP_GSIS + i,
+		    .type = KVM_IRQ_ROUTING_MSI,
+		    .u.msi = {.address_lo = (uint32_t)msi_routes[i].address,
+			      .address_hi = (uint32_t)(msi_routes[i].address >> 32),
+			      .data = msi_routes[i].data},
+		};
+	}
+	r->nr = k;
+	int ret = ioctl(vm_fd, KVM_SET_GSI_ROUTING, r);
+	int saved = errno;
+	g_free(r);
+	if (ret < 0) {
+		warn_report("KVM_SET_GSI_ROUTING: %s", g_strerror(saved));
+		return -1;
+	}
+	routes_dirty = false;
+	return 0;
+}
+
+int kvm_msi_route_alloc(uint64_t address, uint32_t data)
+{
+	if (!kvm_msi_irqfd_supported())
+		return -1;
+	for (unsigned i = 0; i < msi_routes_max; i++) {
+		if (!msi_routes[i].used) {
+			msi_routes[i] =
+			    (struct msi_route){.used = true, .address = address, .data = data};
+			routes_dirty = true;
+			return IRQCHIP_GSIS + i;
+		}
+	}
+	return -1;
+}
+
+static struct msi_route *route_of(int gsi)
+{
+	unsigned i = (unsigned)gsi - IRQCHIP_GSIS;
+	if (gsi < IRQCHIP_GSIS || i >= msi_routes_max || !msi_routes[i].used)
+		return NULL;
+	return &msi_routes[i];
+}
+
+void kvm_msi_route_set(int gsi, uint64_t address, uint32_t data)
+{
+	struct msi_route *r = route_of(gsi);
+	if (!r || (r->address == address && r->data == data))
+		return;
+	r->address = address;
+	r->data = data;
+	routes_dirty = true;
+}
+
+void kvm_msi_route_free(int gsi)
+{
+	struct msi_route *r = route_of(gsi);
+	if (!r)
+		return;
+	r->used = false;
+	routes_dirty = true;
+}
+
+int kvm_irqfd_bind(int fd, int gsi, bool unbind)
+{
+	struct kvm_irqfd f = {.fd = fd, .gsi = gsi, .flags = unbind ? KVM_IRQFD_FLAG_DEASSIGN : 0};
+	if (ioctl(vm_fd, KVM_IRQFD, &f) < 0) {
+		warn_report("KVM_IRQFD%s (GSI %d): %s", unbind ? " deassign" : "", gsi,
+			    g_strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+unsigned kvm_msi_routes_in_use(void)
+{
+	unsigned n = 0;
+	for (unsigned i = 0; i < msi_routes_max; i++)
+		n += msi_routes[i].used;
+	return n;
 }
 
 int kvm_ioeventfd(uint64_t addr, unsigned len, bool datamatch, uint64_t data, int fd, bool deassign)

@@ -43,6 +43,24 @@ void kvm_info_registers(GString *out);
 
 void kvm_irq_line(unsigned gsi, int level);
 void kvm_signal_msi(uint64_t address, uint32_t data);
+/*
+ * MSI through irqfd: kvm_msi_irqfd_supported() is true when the host has
+ * KVM_CAP_IRQFD and KVM_CAP_IRQ_ROUTING (checked by kvm_init; the
+ * KITE_NO_IRQFD environment variable turns it off). A GSI gets an MSI route
+ * with kvm_msi_route_alloc() (-1 when the bounded table is full: use
+ * kvm_signal_msi), is retargeted with _set and released with _free; those
+ * only edit kite's table, kvm_msi_routes_commit() hands it to KVM in one
+ * KVM_SET_GSI_ROUTING. kvm_irqfd_bind() binds (or unbinds) an eventfd to a
+ * GSI so that writing it raises the interrupt; bind after the commit that
+ * created the route, unbind before freeing it.
+ */
+bool kvm_msi_irqfd_supported(void);
+int kvm_msi_route_alloc(uint64_t address, uint32_t data);
+void kvm_msi_route_set(int gsi, uint64_t address, uint32_t data);
+void kvm_msi_route_free(int gsi);
+int kvm_msi_routes_commit(void);
+int kvm_irqfd_bind(int fd, int gsi, bool unbind);
+unsigned kvm_msi_routes_in_use(void);
 /* Register (or with deassign, remove) an ioeventfd on an MMIO address. */
 int kvm_ioeventfd(uint64_t addr, unsigned len, bool datamatch, uint64_t data, int fd,
 		  bool deassign);

@@ -48,6 +48,18 @@ struct ioeventfd {
 	struct ioeventfd *next;
 };
 
+/*
+ * An MSI or MSI-X vector delivered through irqfd: while the vector is
+ * enabled and unmasked it owns a GSI whose KVM route carries its
+ * address/data, and an eventfd bound to that GSI; raising the interrupt is a
+ * write to the eventfd. gsi < 0: no route (masked, disabled, qtest, no
+ * irqfd on the host or the table is full), delivery uses irq_msi().
+ */
+struct msi_vec {
+	int gsi;
+	int fd;
+};
+
 struct pci_device {
 	const struct dev_model *model;
 	char *id;
@@ -63,12 +75,14 @@ struct pci_device {
 	bool intx_asserted; /* counted in gsi_count */
 	uint8_t msi_cap;
 	unsigned msi_nvec;
+	struct msi_vec msi_vecs[32];
 	uint8_t msix_cap;
 	unsigned msix_nvec;
 	int msix_table_bar, msix_pba_bar;
 	uint64_t msix_table_off, msix_pba_off;
 	uint8_t *msix_table;
 	uint8_t *msix_pba;
+	struct msi_vec *msix_vecs; /* msix_nvec of them */
 	struct ioeventfd *ioevs;
 	struct dev_instance *instance;
 };
@@ -265,6 +279,137 @@ uint64_t pci_bar_address(struct pci_device *d, int bar)
 	return d->bars[bar].mapped_addr;
 }
 
+/* ---- MSI/MSI-X routes ---- */
+
+static void msi_vec_init(struct msi_vec *v)
+{
+	v->gsi = -1;
+	v->fd = -1;
+}
+
+static void msi_vec_release(struct msi_vec *v)
+{
+	if (v->gsi < 0)
+		return;
+	kvm_irqfd_bind(v->fd, v->gsi, true);
+	kvm_msi_route_free(v->gsi);
+	close(v->fd);
+	msi_vec_init(v);
+}
+
+static void msi_vec_deliver(struct msi_vec *v, uint64_t addr, uint32_t data)
+{
+	if (v->gsi < 0) {
+		irq_msi(addr, data);
+		return;
+	}
+	uint64_t one = 1;
+	if (write(v->fd, &one, sizeof(one)) < 0) {
+		/* EAGAIN: counter saturated, the interrupt is pending anyway */
+	}
+}
+
+static void msix_entry(struct pci_device *d, unsigned v, uint64_t *addr, uint32_t *data)
+{
+	uint8_t *e = d->msix_table + v * MSIX_ENTRY_SIZE;
+	uint32_t lo, hi;
+	memcpy(&lo, e, 4);
+	memcpy(&hi, e + 4, 4);
+	memcpy(data, e + 8, 4);
+	*addr = ((uint64_t)hi << 32) | lo;
+}
+
+static void msi_vector_message(struct pci_device *d, unsigned vector, uint64_t *addr,
+			       uint32_t *data)
+{
+	unsigned c = d->msi_cap;
+	unsigned mme = (cfg16(d, c + 2) >> 4) & 7;
+	uint32_t nvec = 1u << mme;
+	*addr = cfg32(d, c + 4) | ((uint64_t)cfg32(d, c + 8) << 32);
+	*data = (cfg16(d, c + 12) & ~(nvec - 1)) | (vector & (nvec - 1));
+}
+
+static bool msi_vector_live(struct pci_device *d, unsigned v)
+{
+	unsigned c = d->msi_cap;
+	unsigned mme = (cfg16(d, c + 2) >> 4) & 7;
+	return pci_msi_enabled(d) && v < (1u << mme) && v < d->msi_nvec &&
+	       !(cfg32(d, c + 16) & (1u << v));
+}
+
+static bool msix_vector_live(struct pci_device *d, unsigned v)
+{
+	return pci_msix_enabled(d) && !pci_msix_vector_masked(d, v);
+}
+
+/*
+ * Bring the device's routes in line with its MSI/MSI-X state: a route for
+ * each live vector with its current message, none for the others. Routes are
+ * edited first and handed to KVM in one KVM_SET_GSI_ROUTING; new eventfds
+ * are bound only after that, so they never point at a stale or missing
+ * route.
+ */
+static void msi_routes_sync(struct pci_device *d)
+{
+	if (machine_cfg.qtest || !kvm_msi_irqfd_supported())
+		return;
+	unsigned n = d->msi_cap ? d->msi_nvec : 0;
+	unsigned total = n + (d->msix_cap ? d->msix_nvec : 0);
+	bool *fresh = g_new0(bool, total);
+	for (unsigned i = 0; i < total; i++) {
+		struct msi_vec *v = i < n ? &d->msi_vecs[i] : &d->msix_vecs[i - n];
+		bool live = i < n ? msi_vector_live(d, i) : msix_vector_live(d, i - n);
+		if (!live) {
+			msi_vec_release(v);
+			continue;
+		}
+		uint64_t addr;
+		uint32_t data;
+		if (i < n)
+			msi_vector_message(d, i, &addr, &data);
+		else
+			msix_entry(d, i - n, &addr, &data);
+		if (v->gsi >= 0) {
+			kvm_msi_route_set(v->gsi, addr, data);
+		} else {
+			v->gsi = kvm_msi_route_alloc(addr, data);
+			fresh[i] = v->gsi >= 0;
+		}
+	}
+	bool committed = kvm_msi_routes_commit() == 0;
+	for (unsigned i = 0; i < total; i++) {
+		struct msi_vec *v = i < n ? &d->msi_vecs[i] : &d->msix_vecs[i - n];
+		if (!committed && v->gsi >= 0 && !fresh[i]) {
+			/* KVM may still route it the old way: stop using it */
+			msi_vec_release(v);
+			continue;
+		}
+		if (!fresh[i])
+			continue;
+		if (committed)
+			v->fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+		if (v->fd < 0 || kvm_irqfd_bind(v->fd, v->gsi, false) < 0) {
+			/* fall back to KVM_SIGNAL_MSI for this vector */
+			if (v->fd >= 0)
+				close(v->fd);
+			kvm_msi_route_free(v->gsi);
+			msi_vec_init(v);
+		}
+	}
+	kvm_msi_routes_commit();
+	g_free(fresh);
+}
+
+/* Drop every route and eventfd of the device (reset, removal). */
+static void msi_routes_release(struct pci_device *d)
+{
+	for (unsigned i = 0; d->msi_cap && i < d->msi_nvec; i++)
+		msi_vec_release(&d->msi_vecs[i]);
+	for (unsigned i = 0; d->msix_cap && i < d->msix_nvec; i++)
+		msi_vec_release(&d->msix_vecs[i]);
+	kvm_msi_routes_commit();
+}
+
 /* ---- MSI ---- */
 
 bool pci_msi_enabled(struct pci_device *d)
@@ -274,13 +419,10 @@ bool pci_msi_enabled(struct pci_device *d)
 
 static void msi_deliver(struct pci_device *d, unsigned vector)
 {
-	unsigned c = d->msi_cap;
-	uint64_t addr = cfg32(d, c + 4) | ((uint64_t)cfg32(d, c + 8) << 32);
-	uint16_t data = cfg16(d, c + 12);
-	unsigned mme = (cfg16(d, c + 2) >> 4) & 7;
-	unsigned nvec = 1u << mme;
-	data = (data & ~(nvec - 1)) | (vector & (nvec - 1));
-	irq_msi(addr, data);
+	uint64_t addr;
+	uint32_t data;
+	msi_vector_message(d, vector, &addr, &data);
+	msi_vec_deliver(&d->msi_vecs[vector], addr, data);
 }
 
 void pci_msi_notify(struct pci_device *d, unsigned vector)
@@ -289,7 +431,8 @@ void pci_msi_notify(struct pci_device *d, unsigned vector)
 		return;
 	unsigned c = d->msi_cap;
 	unsigned mme = (cfg16(d, c + 2) >> 4) & 7;
-	if (vector >= (1u << mme))
+	/* the guest may set MME above what the capability offers */
+	if (vector >= (1u << mme) || vector >= d->msi_nvec)
 		return;
 	uint32_t mask = cfg32(d, c + 16);
 	if (mask & (1u << vector)) {
@@ -301,6 +444,7 @@ void pci_msi_notify(struct pci_device *d, unsigned vector)
 
 static void msi_config_written(struct pci_device *d)
 {
+	msi_routes_sync(d);
 	unsigned c = d->msi_cap;
 	uint32_t pending = cfg32(d, c + 20) & ~cfg32(d, c + 16);
 	if (!pci_msi_enabled(d) || !pending)
@@ -334,6 +478,8 @@ int pci_msi_init(struct pci_device *d, unsigned nvec, GError **err)
 	set32(d->wmask + c + 16, nvec == 32 ? 0xffffffff : (1u << nvec) - 1);
 	d->msi_cap = c;
 	d->msi_nvec = nvec;
+	for (unsigned v = 0; v < G_N_ELEMENTS(d->msi_vecs); v++)
+		msi_vec_init(&d->msi_vecs[v]);
 	return 0;
 }
 
@@ -360,12 +506,10 @@ bool pci_msix_vector_masked(struct pci_device *d, unsigned v)
 
 static void msix_deliver(struct pci_device *d, unsigned v)
 {
-	uint8_t *e = d->msix_table + v * MSIX_ENTRY_SIZE;
-	uint32_t lo, hi, data;
-	memcpy(&lo, e, 4);
-	memcpy(&hi, e + 4, 4);
-	memcpy(&data, e + 8, 4);
-	irq_msi(((uint64_t)hi << 32) | lo, data);
+	uint64_t addr;
+	uint32_t data;
+	msix_entry(d, v, &addr, &data);
+	msi_vec_deliver(&d->msix_vecs[v], addr, data);
 }
 
 void pci_msix_notify(struct pci_device *d, unsigned v)
@@ -429,6 +573,9 @@ int pci_msix_init(struct pci_device *d, unsigned nvec, int table_bar, uint64_t t
 	d->msix_pba_off = pba_off;
 	d->msix_table = g_malloc0(table_size);
 	d->msix_pba = g_malloc0(pba_size);
+	d->msix_vecs = g_new(struct msi_vec, nvec);
+	for (unsigned v = 0; v < nvec; v++)
+		msi_vec_init(&d->msix_vecs[v]);
 	for (unsigned v = 0; v < nvec; v++)
 		d->msix_table[v * MSIX_ENTRY_SIZE + 12] = 1; /* masked at reset */
 	return 0;
@@ -449,6 +596,7 @@ static bool msix_access(struct pci_device *d, int bar, uint64_t off, unsigned si
 			size = tsize - o;
 		if (is_write) {
 			memcpy(d->msix_table + o, val, size);
+			msi_routes_sync(d);
 			msix_deliver_pending(d);
 		} else {
 			*val = 0;
@@ -664,6 +812,7 @@ static void config_write(struct pci_device *d, unsigned off, unsigned size, uint
 	}
 	if (d->msix_cap && off < d->msix_cap + 4u && off + size > d->msix_cap) {
 		intx_update(d);
+		msi_routes_sync(d);
 		msix_deliver_pending(d);
 	}
 	if (d->ops && d->ops->config_written)
@@ -818,6 +967,7 @@ static void device_reset(struct pci_device *d)
 			d->msix_table[v * MSIX_ENTRY_SIZE + 12] = 1;
 		memset(d->msix_pba, 0, (d->msix_nvec + 63) / 64 * 8);
 	}
+	msi_routes_release(d);
 	if (d->ops && d->ops->reset)
 		d->ops->reset(d->opaque);
 }
