@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "../error.h"
+#include "../main-loop.h"
 #include "../nic/nic-common.h"
 #include "net-cmdline.h"
 #include "net.h"
@@ -69,6 +70,7 @@
 #define VRING_DESC_F_WRITE	   2
 #define VRING_DESC_F_INDIRECT	   4
 #define VRING_AVAIL_F_NO_INTERRUPT 1
+#define VRING_USED_F_NO_NOTIFY	   1
 #define NO_VECTOR		   0xffff
 
 #define HDR_F_NEEDS_CSUM  1
@@ -153,6 +155,7 @@ typedef struct VNetPair {
 	unsigned index;
 	NetClient *nc;	 /* pairs > 0 only */
 	bool tx_waiting; /* tx paused until the peer drains */
+	bool tx_resume_queued; /* tx_resume() is queued on the main loop */
 } VNetPair;
 
 typedef struct Notifier {
@@ -561,24 +564,55 @@ static ssize_t vnet_receive(NetClient *nc, const struct iovec *iov, int iovcnt)
 
 /* --- transmit ----------------------------------------------------------------- */
 
-static void process_tx(VNet *n, unsigned pair)
+/*
+ * Kick suppression while tx is drained, so a driver that publishes frames
+ * while we are busy with earlier ones does not exit to us for each of them.
+ * Without event index that is the used ring's NO_NOTIFY flag; with it,
+ * avail_event simply stays where the last drain left it, so the driver
+ * kicks once, for the first buffer past it.
+ */
+static void vq_kicks_off(VNet *n, VQ *q)
 {
-	VQ *q = &n->vq[2 * pair + 1];
-	NetClient *nc = pair_nc(n, pair);
-	if (!vq_ready(n, q))
-		return;
-	uint16_t old_used = q->used_idx;
-	/* One pass over what is published now; more kicks bring more. */
+	if (!has(n, F_EVENT_IDX))
+		nic_dma_write16(&n->nic, q->used, VRING_USED_F_NO_NOTIFY);
+}
+
+/*
+ * Ask for kicks again. The fence pairs with the driver's barrier between
+ * publishing its avail index and reading our flag / avail_event: after it,
+ * either the driver sees kicks wanted, or our next read of the avail index
+ * sees what it published.
+ */
+static void vq_kicks_on(VNet *n, VQ *q)
+{
+	if (has(n, F_EVENT_IDX))
+		vq_set_avail_event(n, q);
+	else
+		nic_dma_write16(&n->nic, q->used, 0);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+}
+
+enum tx_pass {
+	TX_EMPTY,   /* took everything published */
+	TX_MORE,    /* stopped at the budget with more published */
+	TX_STOPPED, /* queue broken, or the peer is full (tx_waiting) */
+};
+
+/* Send up to one queue's worth of published tx buffers. */
+static enum tx_pass tx_pass(VNet *n, unsigned pair, VQ *q, NetClient *nc)
+{
 	for (unsigned budget = q->size; budget; budget--) {
 		uint16_t pending;
-		if (vq_pending(n, q, &pending) < 0 || pending == 0)
-			break;
+		if (vq_pending(n, q, &pending) < 0)
+			return TX_STOPPED;
+		if (pending == 0)
+			return TX_EMPTY;
 		if (nc && !net_peer_can_accept(nc)) {
 			n->qp[pair].tx_waiting = true; /* resumed by pair_drained */
-			break;
+			return TX_STOPPED;
 		}
 		if (!vq_read_chain(n, q, q->last_avail, &n->chain))
-			break;
+			return TX_STOPPED;
 		q->last_avail++;
 		size_t hdr = n->guest_hdr_len;
 		size_t len = n->chain.rd_len;
@@ -595,8 +629,59 @@ static void process_tx(VNet *n, unsigned pair)
 		}
 		vq_push(n, q, n->chain.head, 0);
 	}
-	vq_set_avail_event(n, q);
-	vq_flush(n, q, old_used);
+	return TX_MORE;
+}
+
+/* Drain passes per kick with kicks off; bounds the time other work waits. */
+#define TX_ROUNDS 4
+
+static void tx_resume(void *opaque);
+
+static void process_tx(VNet *n, unsigned pair)
+{
+	VQ *q = &n->vq[2 * pair + 1];
+	NetClient *nc = pair_nc(n, pair);
+	if (!vq_ready(n, q))
+		return;
+	enum tx_pass r = TX_MORE;
+	for (unsigned round = 0; round < TX_ROUNDS && r == TX_MORE; round++) {
+		uint16_t old_used = q->used_idx;
+		vq_kicks_off(n, q);
+		r = tx_pass(n, pair, q, nc);
+		/* Hand back each pass's buffers at once: the driver may be waiting for them. */
+		vq_flush(n, q, old_used);
+		if (r != TX_EMPTY)
+			continue;
+		vq_kicks_on(n, q);
+		/* What was published while kicks were off came without one. */
+		uint16_t pending;
+		if (vq_pending(n, q, &pending) == 0 && pending)
+			r = TX_MORE;
+		else
+			return;
+	}
+	if (r == TX_MORE) {
+		/*
+		 * Out of rounds with more published: let other work run and
+		 * come back soon, kicks still off (the device is never freed
+		 * once realized, so the queued pair stays valid).
+		 */
+		VNetPair *p = &n->qp[pair];
+		if (!p->tx_resume_queued) {
+			p->tx_resume_queued = true;
+			ml_call_from_thread(tx_resume, p);
+		}
+		return;
+	}
+	/* Stopped: a full peer resumes us through pair_drained, a broken queue needs a reset. */
+	vq_kicks_on(n, q);
+}
+
+static void tx_resume(void *opaque)
+{
+	VNetPair *p = opaque;
+	p->tx_resume_queued = false;
+	process_tx(p->n, p->index);
 }
 
 static void pair_drained(VNet *n, unsigned pair)
