@@ -145,6 +145,17 @@ int e1000_tx_tso(struct netif *nif, const uint8_t *hdr, size_t hlen, const uint8
 int e1000_tx_csum(struct netif *nif, const uint8_t *frame, size_t len, size_t l4_off,
 		  size_t l4_csum_off);
 
+/* ---- helpers the 8254x-family drivers share (nic.c) ---- */
+/* Writes 'cmd' to a self-completing command register (EERD, MDIC) at
+ * 'reg' and polls it until a bit of 'done' is set, for at most
+ * 'timeout_us'. True with the completed value in *val; false on timeout. */
+bool mmio_cmd_poll32(uintptr_t reg, uint32_t cmd, uint32_t done, uint64_t timeout_us,
+		     uint32_t *val);
+/* A usable station address: not all zeros, not all ones, not multicast. */
+bool mac_valid(const uint8_t *mac);
+/* The MAC as the receive address registers RAL0/RAH0 hold it. */
+void mac_from_ral_rah(uint32_t ral, uint32_t rah, uint8_t *mac);
+
 /* ---- frame filter (nic.c) ---- */
 /* Wraps 'inner' in an interface whose rx hands every received frame to
  * 'take' first: frames it returns true for are consumed, the others reach

@@ -148,39 +148,23 @@ static bool wait_bits(const struct e1000e *e, uint32_t reg, uint32_t mask, uint3
 
 static bool nvm_read(const struct e1000e *e, uint16_t addr, uint16_t *out)
 {
-	wr(e, REG_EERD, (uint32_t)addr << EERD_ADDR_SHIFT | EERD_START);
-	uint64_t deadline = now_us() + 10000;
-	for (;;) {
-		uint32_t v = rd(e, REG_EERD);
-		if (v & EERD_DONE) {
-			*out = (uint16_t)(v >> 16);
-			return true;
-		}
-		if (now_us() > deadline)
-			return false;
-	}
+	uint32_t v;
+	if (!mmio_cmd_poll32(e->regs + REG_EERD, (uint32_t)addr << EERD_ADDR_SHIFT | EERD_START, EERD_DONE,
+			     10000, &v))
+		return false;
+	*out = (uint16_t)(v >> 16);
+	return true;
 }
 
 static bool phy_read(const struct e1000e *e, uint8_t reg, uint16_t *out)
 {
-	wr(e, REG_MDIC, (uint32_t)reg << 16 | (uint32_t)PHY_ADDR << 21 | MDIC_OP_READ);
-	uint64_t deadline = now_us() + 10000;
-	for (;;) {
-		uint32_t v = rd(e, REG_MDIC);
-		if (v & MDIC_READY) {
-			*out = (uint16_t)v;
-			return !(v & MDIC_ERROR);
-		}
-		if (now_us() > deadline)
-			return false;
-	}
-}
-
-static bool mac_valid(const uint8_t *mac)
-{
-	static const uint8_t zero[6], ones[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
-
-	return memcmp(mac, zero, 6) && memcmp(mac, ones, 6) && !(mac[0] & 1);
+	uint32_t v;
+	if (!mmio_cmd_poll32(e->regs + REG_MDIC,
+			     (uint32_t)reg << 16 | (uint32_t)PHY_ADDR << 21 | MDIC_OP_READ, MDIC_READY,
+			     10000, &v))
+		return false;
+	*out = (uint16_t)v;
+	return !(v & MDIC_ERROR);
 }
 
 static void read_mac(struct e1000e *e)
@@ -196,11 +180,7 @@ static void read_mac(struct e1000e *e)
 	}
 	if (ok && mac_valid(mac))
 		return;
-	uint32_t lo = rd(e, REG_RAL0), hi = rd(e, REG_RAH0);
-	for (int i = 0; i < 4; i++)
-		mac[i] = (uint8_t)(lo >> (8 * i));
-	mac[4] = (uint8_t)hi;
-	mac[5] = (uint8_t)(hi >> 8);
+	mac_from_ral_rah(rd(e, REG_RAL0), rd(e, REG_RAH0), mac);
 	kprintf("e1000e: no NVM MAC, using RAL/RAH\n");
 }
 

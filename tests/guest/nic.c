@@ -104,3 +104,34 @@ struct netif *netif_filter(struct netif *inner,
 	filter.nif.link_up = filter_link_up;
 	return &filter.nif;
 }
+
+bool mmio_cmd_poll32(uintptr_t reg, uint32_t cmd, uint32_t done, uint64_t timeout_us,
+		     uint32_t *val)
+{
+	mmio_write32(reg, cmd);
+	uint64_t deadline = now_us() + timeout_us;
+	for (;;) {
+		uint32_t v = mmio_read32(reg);
+		if (v & done) {
+			*val = v;
+			return true;
+		}
+		if (now_us() > deadline)
+			return false;
+	}
+}
+
+bool mac_valid(const uint8_t *mac)
+{
+	static const uint8_t zero[6], ones[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+
+	return memcmp(mac, zero, 6) && memcmp(mac, ones, 6) && !(mac[0] & 1);
+}
+
+void mac_from_ral_rah(uint32_t ral, uint32_t rah, uint8_t *mac)
+{
+	for (int i = 0; i < 4; i++)
+		mac[i] = (uint8_t)(ral >> (8 * i));
+	mac[4] = (uint8_t)rah;
+	mac[5] = (uint8_t)(rah >> 8);
+}
