@@ -585,3 +585,15 @@ struct dev_instance *dev_instance_find_id(const char *id)
 			return d;
 	return NULL;
 }
+
+void dev_instance_remove(struct dev_instance *inst)
+{
+	for (struct dev_instance **p = &instances; *p; p = &(*p)->next) {
+		if (*p == inst) {
+			*p = inst->next;
+			g_free(inst->id);
+			g_free(inst);
+			return;
+		}
+	}
+}

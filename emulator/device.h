@@ -52,6 +52,7 @@ struct dev_model {
 	const struct dev_prop *props; /* terminated by an entry with name NULL */
 	dev_init_fn init;
 	bool no_user;		/* built in, cannot be created with -device */
+	bool hotpluggable;	/* device_add/device_del at run time (PCI) */
 	struct dev_model *next; /* registry link, set by dev_model_register */
 };
 
@@ -115,5 +116,7 @@ struct dev_instance {
 struct dev_instance *dev_instance_add(const struct dev_model *model, const char *id, void *opaque);
 struct dev_instance *dev_instance_first(void);
 struct dev_instance *dev_instance_find_id(const char *id);
+/* Hot-unplug: forget the instance (NULL is ignored). */
+void dev_instance_remove(struct dev_instance *inst);
 
 #endif

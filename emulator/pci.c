@@ -85,10 +85,15 @@ struct pci_device {
 	struct msi_vec *msix_vecs; /* msix_nvec of them */
 	struct ioeventfd *ioevs;
 	struct dev_instance *instance;
+	bool fresh;	/* created by device_add, BARs not placed yet */
+	char *qom_path; /* see pci_device_qom_path() */
 };
 
 static struct pci_device *bus[256];
 static uint32_t config_address;
+/* Set once the machine's BARs are assigned: later devices are hot-plugged. */
+static bool resources_assigned;
+static unsigned anon_devices;
 static unsigned gsi_count[24];
 
 static inline uint16_t cfg16(const struct pci_device *d, unsigned off)
@@ -943,6 +948,11 @@ struct pci_device *pci_device_new(const struct dev_model *model, struct dev_opts
 	if (d->config[PCI_INTERRUPT_PIN])
 		d->config[PCI_INTERRUPT_LINE] = intx_gsi(d);
 	d->instance = dev_instance_add(model, d->id, d);
+	d->fresh = resources_assigned;
+	if (!model->no_user)
+		d->qom_path =
+		    d->id ? g_strdup_printf("/machine/peripheral/%s", d->id)
+			  : g_strdup_printf("/machine/peripheral-anon/device[%u]", anon_devices++);
 	return d;
 }
 
@@ -1027,6 +1037,7 @@ static int cmp_bar_size(const void *a, const void *b)
 
 void pci_assign_resources(void)
 {
+	resources_assigned = true;
 	struct bar_ref refs[256 * PCI_NUM_BARS];
 	size_t n = 0;
 	for (int f = 0; f < 256; f++)
@@ -1075,6 +1086,169 @@ void pci_assign_resources(void)
 		set16(d->config + PCI_COMMAND, cmd);
 		bars_update(d);
 	}
+}
+
+/* ---- hot-plug ---- */
+
+struct pci_device *pci_device_at(unsigned devfn)
+{
+	return devfn < 256 ? bus[devfn] : NULL;
+}
+
+bool pci_device_hotpluggable(struct pci_device *d)
+{
+	return d->ops && d->ops->unrealize;
+}
+
+const char *pci_device_qom_path(struct pci_device *d)
+{
+	return d->qom_path;
+}
+
+/* Does [a, a+size) overlap a BAR of the same space of any other device?
+ * The guest's own programming counts (it may have moved BARs), mapped or
+ * not: a device whose decoding is off still owns its addresses. */
+static bool bar_range_taken(const struct pci_device *self, int self_bar, bool io, uint64_t a,
+			    uint64_t size)
+{
+	for (int f = 0; f < 256; f++) {
+		struct pci_device *o = bus[f];
+		if (!o)
+			continue;
+		for (int i = 0; i < PCI_NUM_BARS; i++) {
+			struct pci_bar *b = &o->bars[i];
+			/* the device's other BARs count; those not placed yet read 0 */
+			if (!b->registered || (o == self && i == self_bar) ||
+			    (b->type == PCI_BAR_IO) != io)
+				continue;
+			uint64_t oa = bar_config_addr(o, i);
+			if (oa == 0)
+				continue;
+			if (a < oa + b->size && oa < a + size)
+				return true;
+		}
+	}
+	return false;
+}
+
+static int place_fresh_device(struct pci_device *d, GError **err)
+{
+	int order[PCI_NUM_BARS], n = 0;
+	for (int i = 0; i < PCI_NUM_BARS; i++)
+		if (d->bars[i].registered)
+			order[n++] = i;
+	/* largest first, so small BARs do not fragment the space big ones need */
+	for (int x = 1; x < n; x++)
+		for (int y = x; y > 0 && d->bars[order[y]].size > d->bars[order[y - 1]].size; y--) {
+			int t = order[y];
+			order[y] = order[y - 1];
+			order[y - 1] = t;
+		}
+	uint16_t cmd = cfg16(d, PCI_COMMAND);
+	for (int k = 0; k < n; k++) {
+		int i = order[k];
+		struct pci_bar *b = &d->bars[i];
+		bool io = b->type == PCI_BAR_IO;
+		uint64_t base = io ? PCI_IO_BASE : KITE_PCI_MMIO_BASE;
+		uint64_t end = io ? PCI_IO_END : KITE_PCI_MMIO_END;
+		uint64_t a = (base + b->size - 1) & ~(b->size - 1);
+		while (a + b->size <= end && bar_range_taken(d, i, io, a, b->size))
+			a += b->size;
+		if (a + b->size > end) {
+			g_set_error(err, KITE_ERROR, KITE_ERR_GENERIC,
+				    _("PCI: no free %s space for BAR %d of %s (0x%llx bytes)"),
+				    io ? "I/O" : _("memory"), i, d->model->name,
+				    (unsigned long long)b->size);
+			return -1;
+		}
+		unsigned off = PCI_BASE_ADDRESS_0 + 4 * i;
+		uint32_t flags = cfg32(d, off) & (io ? 0x3 : 0xf);
+		set32(d->config + off, (uint32_t)a | flags);
+		if (b->type == PCI_BAR_MEM64)
+			set32(d->config + off + 4, (uint32_t)(a >> 32));
+		cmd |= io ? PCI_COMMAND_IO : PCI_COMMAND_MEMORY;
+	}
+	set16(d->config + PCI_COMMAND, cmd);
+	bars_update(d);
+	return 0;
+}
+
+int pci_hotplug_commit(uint32_t *slots, GError **err)
+{
+	*slots = 0;
+	for (int f = 0; f < 256; f++) {
+		struct pci_device *d = bus[f];
+		if (!d || !d->fresh)
+			continue;
+		if (place_fresh_device(d, err) < 0) {
+			/* the model is complete: unplug it the normal way */
+			for (int g = 0; g < 256; g++)
+				if (bus[g] && bus[g]->fresh)
+					pci_device_unplug(bus[g]);
+			*slots = 0;
+			return -1;
+		}
+		d->fresh = false;
+		*slots |= 1u << (f >> 3);
+	}
+	return 0;
+}
+
+/* Everything but the model's own state: after this no guest access, event
+ * or interrupt can reach the device. */
+static void detach_from_machine(struct pci_device *d)
+{
+	bus[d->devfn] = NULL;
+	for (int i = 0; i < PCI_NUM_BARS; i++) {
+		if (d->bars[i].registered) {
+			io_region_del(d->bars[i].region);
+			d->bars[i].region = NULL;
+			d->bars[i].mapped_addr = 0;
+		}
+	}
+	while (d->ioevs) {
+		struct ioeventfd *e = d->ioevs;
+		d->ioevs = e->next;
+		if (e->kvm_addr)
+			kvm_ioeventfd(e->kvm_addr, e->len, e->datamatch, e->data, e->fd, true);
+		ml_del_fd(e->fd);
+		close(e->fd);
+		g_free(e);
+	}
+	d->intx_level = 0;
+	intx_update(d);
+	msi_routes_release(d);
+	dev_instance_remove(d->instance);
+	d->instance = NULL;
+}
+
+static void device_free(struct pci_device *d)
+{
+	g_free(d->msix_table);
+	g_free(d->msix_pba);
+	g_free(d->msix_vecs);
+	g_free(d->qom_path);
+	g_free(d->id);
+	g_free(d);
+}
+
+void pci_hotplug_abort(void)
+{
+	for (int f = 0; f < 256; f++) {
+		struct pci_device *d = bus[f];
+		if (d && d->fresh) {
+			detach_from_machine(d);
+			device_free(d);
+		}
+	}
+}
+
+void pci_device_unplug(struct pci_device *d)
+{
+	detach_from_machine(d);
+	if (d->ops && d->ops->unrealize)
+		d->ops->unrealize(d->opaque);
+	device_free(d);
 }
 
 void pci_reset_all(void)

@@ -92,6 +92,11 @@ struct pci_device_ops {
 	/* system_reset: the framework has already reset COMMAND/MSI/MSI-X state
 	 * to power-on values (BARs keep kite's assignment). */
 	void (*reset)(void *opaque);
+	/* Hot-unplug: free everything the model owns (timers, net clients,
+	 * buffers, opaque itself). Called once the device is off the bus: its
+	 * BARs, ioeventfds and interrupts are already gone and no callback
+	 * above runs again. A model without it cannot be unplugged. */
+	void (*unrealize)(void *opaque);
 };
 
 /*
@@ -173,6 +178,24 @@ uint32_t pci_config_read_devfn(unsigned devfn, unsigned off, unsigned size);
  * all ones when the BAR does not decode. */
 bool pci_bar_info(struct pci_device *dev, int bar, uint64_t *addr, uint64_t *size, bool *io,
 		  bool *mem64);
+
+/*
+ * Hot-plug (device_add/device_del through the ACPI hot-plug controller,
+ * pcihp.c). A device created after pci_assign_resources() is "fresh" until
+ * pci_hotplug_commit() gives its BARs free space of their own (the running
+ * guest's assignments stay where they are) and turns decoding on, as
+ * firmware would have; pci_hotplug_abort() removes fresh devices after a
+ * failed device_add without calling their model (its init failed).
+ */
+int pci_hotplug_commit(uint32_t *slots, GError **err);
+void pci_hotplug_abort(void);
+bool pci_device_hotpluggable(struct pci_device *dev);
+struct pci_device *pci_device_at(unsigned devfn);
+/* Take the device off the bus and free it (model unrealize included). */
+void pci_device_unplug(struct pci_device *dev);
+/* The QOM path QEMU gives the device (/machine/peripheral/ID or
+ * /machine/peripheral-anon/device[N]); for DEVICE_DELETED. */
+const char *pci_device_qom_path(struct pci_device *dev);
 
 /* Machine set-up (kite internal). */
 void pci_init(GError **err_unused);

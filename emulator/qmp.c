@@ -4,15 +4,18 @@
  * commands and events, with QEMU's JSON layout ("key": value, one message
  * per line ending in CRLF) and error classes.
  */
+#include <errno.h>
 #include <glib/gi18n.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/time.h>
+#include <unistd.h>
 
 #include "chardev.h"
 #include "error.h"
 #include "kvm.h"
 #include "machine.h"
+#include "memory.h"
 #include "monitor-internal.h"
 #include "monitor.h"
 #include "pci.h"
@@ -443,6 +446,58 @@ static JsonNode *cmd_system_reset(JsonObject *args, GError **err)
 	return NULL;
 }
 
+/* pmemsave: guest-physical memory to a file, as QEMU's (management tools
+ * and kite's tests use it to look at what the guest sees, e.g. ACPI). */
+static JsonNode *cmd_pmemsave(JsonObject *args, GError **err)
+{
+	static const char *const allowed[] = {"val", "size", "filename", "cpu-index", NULL};
+	int64_t val, size;
+	const char *filename;
+	if (!only_args(args, allowed, err) || !qmp_arg_int(args, "val", true, &val, err) ||
+	    !qmp_arg_int(args, "size", true, &size, err) ||
+	    !qmp_arg_str(args, "filename", true, &filename, err))
+		return NULL;
+	if (size < 0 || val < 0 || (uint64_t)val + (uint64_t)size < (uint64_t)val) {
+		g_set_error(err, KITE_ERROR, KITE_ERR_GENERIC,
+			    _("Invalid parameter 'size': %lld bytes at 0x%llx"), (long long)size,
+			    (unsigned long long)val);
+		return NULL;
+	}
+	FILE *f = fopen(filename, "wb");
+	if (!f) {
+		g_set_error(err, KITE_ERROR, KITE_ERR_GENERIC, _("Could not open '%s': %s"),
+			    filename, g_strerror(errno));
+		return NULL;
+	}
+	uint8_t buf[4096];
+	for (int64_t done = 0; done < size;) {
+		size_t n = MIN((int64_t)sizeof(buf), size - done);
+		if (guest_read((uint64_t)val + done, buf, n) != 0) {
+			g_set_error(err, KITE_ERROR, KITE_ERR_GENERIC,
+				    _("pmemsave: 0x%llx-0x%llx is outside guest RAM"),
+				    (unsigned long long)val, (unsigned long long)(val + size - 1));
+			fclose(f);
+			unlink(filename);
+			return NULL;
+		}
+		if (fwrite(buf, 1, n, f) != n) {
+			g_set_error(err, KITE_ERROR, KITE_ERR_GENERIC, _("writing '%s': %s"),
+				    filename, g_strerror(errno));
+			fclose(f);
+			unlink(filename);
+			return NULL;
+		}
+		done += n;
+	}
+	if (fclose(f) != 0) {
+		g_set_error(err, KITE_ERROR, KITE_ERR_GENERIC, _("writing '%s': %s"), filename,
+			    g_strerror(errno));
+		unlink(filename);
+		return NULL;
+	}
+	return NULL;
+}
+
 static JsonNode *cmd_quit(JsonObject *args, GError **err)
 {
 	if (!only_args(args, NULL, err))
@@ -557,6 +612,7 @@ static void register_builtin(void)
 	qmp_register_command("system_powerdown", cmd_system_powerdown);
 	qmp_register_command("system_reset", cmd_system_reset);
 	qmp_register_command("quit", cmd_quit);
+	qmp_register_command("pmemsave", cmd_pmemsave);
 	qmp_register_command("human-monitor-command", cmd_hmp);
 }
 

@@ -20,6 +20,7 @@ packages=(
 	qemu-system-x86 qemu-utils                             # the reference emulator (oracle)
 	libvirt-clients libvirt-daemon libvirt-dev python3-libvirt  # virsh, schemas, python API
 	tshark dnsmasq-base iproute2 nftables bridge-utils     # oracles and host networking
+	acpica-tools                                           # iasl/acpiexec check kite's DSDT
 	socat netcat-openbsd python3 busybox procps psmisc time strace
 	virt-manager xvfb xauth imagemagick                    # virt-manager against virtkited, under Xvfb
 )

@@ -1102,9 +1102,20 @@ static void e1000_config_written(void *opaque, unsigned offset, unsigned size, u
 		net_client_flush_queue(s->nic.nc);
 }
 
+static void e1000_unrealize(void *opaque)
+{
+	E1000 *s = opaque;
+	nic_detach(&s->nic);
+	ml_timer_free(s->mit_timer);
+	g_free(s->tx);
+	g_free(s->seg);
+	g_free(s);
+}
+
 static const struct pci_device_ops e1000_pci_ops = {
     .config_written = e1000_config_written,
     .reset = e1000_pci_reset,
+    .unrealize = e1000_unrealize,
 };
 
 static const struct dev_prop e1000_props[] = {

@@ -424,6 +424,13 @@ void net_mac_mark_used(const uint8_t mac[ETH_ALEN])
 	g_hash_table_add(used_macs, k);
 }
 
+void net_mac_mark_free(const uint8_t mac[ETH_ALEN])
+{
+	guint64 k = mac_key(mac);
+	if (used_macs)
+		g_hash_table_remove(used_macs, &k);
+}
+
 /* QEMU's scheme: 52:54:00:12:34:56 counting up in the last byte. The byte
  * wraps after 0xff rather than touching the fixed prefix. */
 void net_next_default_mac(uint8_t mac[ETH_ALEN])

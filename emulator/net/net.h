@@ -176,6 +176,8 @@ void net_format_mac(const uint8_t mac[ETH_ALEN], char out[18]);
 /* Next free default MAC: 52:54:00:12:34:56, then ...:57, ... */
 void net_next_default_mac(uint8_t mac[ETH_ALEN]);
 void net_mac_mark_used(const uint8_t mac[ETH_ALEN]);
+/* A NIC went away (hot-unplug): its default MAC may be handed out again. */
+void net_mac_mark_free(const uint8_t mac[ETH_ALEN]);
 void net_reset_default_mac(void);
 
 /* Utilities shared by backends. */

@@ -194,6 +194,7 @@ struct VNet {
 	uint32_t vlans[MAX_VLAN / 32];
 	VNetPair qp[MAX_QUEUE_PAIRS];
 	Chain chain; /* scratch */
+	bool unplugged; /* hot-unplugged, freed once queued calls ran */
 	uint8_t buf[NET_MAX_FRAME + 64];
 };
 
@@ -663,8 +664,8 @@ static void process_tx(VNet *n, unsigned pair)
 	if (r == TX_MORE) {
 		/*
 		 * Out of rounds with more published: let other work run and
-		 * come back soon, kicks still off (the device is never freed
-		 * once realized, so the queued pair stays valid).
+		 * come back soon, kicks still off (unrealize frees the device
+		 * only after this queued call, see vnet_unrealize).
 		 */
 		VNetPair *p = &n->qp[pair];
 		if (!p->tx_resume_queued) {
@@ -681,6 +682,8 @@ static void tx_resume(void *opaque)
 {
 	VNetPair *p = opaque;
 	p->tx_resume_queued = false;
+	if (p->n->unplugged)
+		return; /* vnet_free() comes right after, queued behind us */
 	process_tx(p->n, p->index);
 }
 
@@ -1431,8 +1434,30 @@ static void vnet_pci_reset(void *opaque)
 	device_reset(opaque);
 }
 
+static void vnet_free(void *opaque)
+{
+	g_free(opaque);
+}
+
+static void vnet_unrealize(void *opaque)
+{
+	VNet *n = opaque;
+	n->unplugged = true;
+	for (unsigned i = 1; i < MAX_QUEUE_PAIRS; i++) {
+		if (n->qp[i].nc) {
+			net_client_free(n->qp[i].nc);
+			n->qp[i].nc = NULL;
+		}
+	}
+	nic_detach(&n->nic);
+	/* A tx_resume() may be queued on the main loop with a pointer into n;
+	 * calls run in order, so freeing through the same queue is safe. */
+	ml_call_from_thread(vnet_free, n);
+}
+
 static const struct pci_device_ops vnet_pci_ops = {
     .reset = vnet_pci_reset,
+    .unrealize = vnet_unrealize,
 };
 
 /* --- creation ----------------------------------------------------------------------------- */

@@ -1750,9 +1750,19 @@ static const NetClientOps e1000e_net_ops = {
     .query_rx_filter = e1000e_query_rx_filter,
 };
 
+static void unrealize(void *opaque)
+{
+	struct e1000e *s = opaque;
+	nic_detach(&s->nic);
+	for (int q = 0; q < 2; q++)
+		g_free(s->tx[q].buf);
+	g_free(s);
+}
+
 static const struct pci_device_ops e1000e_pci_ops = {
     .config_written = config_written,
     .reset = pci_reset,
+    .unrealize = unrealize,
 };
 
 /*

@@ -836,8 +836,16 @@ static const NetClientOps e100_net_ops = {
     .query_rx_filter = e100_query_rx_filter,
 };
 
+static void unrealize(void *opaque)
+{
+	struct e100 *s = opaque;
+	nic_detach(&s->nic);
+	g_free(s);
+}
+
 static const struct pci_device_ops e100_pci_ops = {
     .reset = pci_reset,
+    .unrealize = unrealize,
 };
 
 /* Power management capability at 0xdc, where QEMU puts it. */

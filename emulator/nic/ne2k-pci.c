@@ -456,8 +456,16 @@ static const NetClientOps ne2k_net_ops = {
     .query_rx_filter = ne2k_query_rx_filter,
 };
 
+static void unrealize(void *opaque)
+{
+	struct ne2k *s = opaque;
+	nic_detach(&s->nic);
+	g_free(s);
+}
+
 static const struct pci_device_ops ne2k_pci_ops = {
     .reset = pci_reset,
+    .unrealize = unrealize,
 };
 
 static int ne2k_init(const struct dev_model *m, struct dev_opts *o, GError **err)

@@ -10,6 +10,8 @@
 
 void nic_model_register(struct dev_model *model)
 {
+	/* every NIC model implements unrealize (see nic_detach) */
+	model->hotpluggable = true;
 	dev_model_register(model);
 	net_nic_model_register(model->name, model->alias);
 }
@@ -90,6 +92,17 @@ struct pci_device *nic_pci_new(struct nic_common *c, struct dev_opts *opts,
 void nic_attach(struct nic_common *c, const NetClientOps *ops, void *opaque)
 {
 	c->nc = net_nic_new(c->model->name, c->name, c->peer, c->conf_mac, ops, opaque);
+}
+
+void nic_detach(struct nic_common *c)
+{
+	if (c->nc) {
+		net_mac_mark_free(c->conf_mac);
+		net_client_free(c->nc);
+		c->nc = NULL;
+	}
+	nic_abandon(c);
+	c->pci = NULL;
 }
 
 /* ---- DMA ---- */

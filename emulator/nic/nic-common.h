@@ -60,6 +60,11 @@ struct pci_device *nic_pci_new(struct nic_common *c, struct dev_opts *opts,
 			       const struct pci_ident *ident, const struct pci_device_ops *ops,
 			       void *opaque, GError **err);
 void nic_attach(struct nic_common *c, const NetClientOps *ops, void *opaque);
+/* Hot-unplug, from the model's unrealize: the NIC's net client goes (frames
+ * queued for or from it are dropped), a netdev claimed with netdev= is free
+ * for another NIC or netdev_del, the MAC may be reused. The PCI function is
+ * already off the bus; the model frees its own state afterwards. */
+void nic_detach(struct nic_common *c);
 
 /* Register a model for -device and for -net nic,model= / -nic (both lists
  * must name exactly the models that exist). */

@@ -973,8 +973,17 @@ static const NetClientOps pcnet_net_ops = {
     .query_rx_filter = pcnet_query_rx_filter,
 };
 
+static void unrealize(void *opaque)
+{
+	struct pcnet *s = opaque;
+	nic_detach(&s->nic);
+	ml_timer_free(s->poll);
+	g_free(s);
+}
+
 static const struct pci_device_ops pcnet_pci_ops = {
     .reset = pci_reset,
+    .unrealize = unrealize,
 };
 
 static int pcnet_init(const struct dev_model *m, struct dev_opts *o, GError **err)

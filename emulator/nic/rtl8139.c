@@ -1117,8 +1117,18 @@ static const NetClientOps rtl_net_ops = {
     .query_rx_filter = rtl_query_rx_filter,
 };
 
+static void unrealize(void *opaque)
+{
+	struct rtl8139 *s = opaque;
+	nic_detach(&s->nic);
+	ml_timer_free(s->timer);
+	g_free(s->cp_txbuf);
+	g_free(s);
+}
+
 static const struct pci_device_ops rtl_pci_ops = {
     .reset = pci_reset,
+    .unrealize = unrealize,
 };
 
 static int rtl_init(const struct dev_model *m, struct dev_opts *o, GError **err)
