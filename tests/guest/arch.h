@@ -103,6 +103,16 @@ struct pci_dev {
 int pci_forget_bars(void);
 /* Enumerates (once) and assigns unassigned BARs; returns the table. */
 int pci_scan(struct pci_dev **devs);
+/* Hotplug: forgets what the table holds for slot 'dev' of bus 0, then
+ * enumerates that slot again and assigns its unassigned BARs; returns the
+ * number of functions found, *first pointing at the first (NULL when the
+ * slot is empty). Pointers into the table may move. */
+int pci_scan_slot(uint8_t dev, struct pci_dev **first);
+/* Drops slot 'dev' of bus 0 from the table (its device was ejected), so
+ * its BAR ranges can be given out again. */
+void pci_forget_slot(uint8_t dev);
+/* The raw vendor/device dword of bus 0 dev.fn (0xffffffff: nothing there). */
+uint32_t pci_slot_id(uint8_t dev, uint8_t fn);
 uint32_t pci_read32(const struct pci_dev *d, uint8_t off);
 uint16_t pci_read16(const struct pci_dev *d, uint8_t off);
 uint8_t pci_read8(const struct pci_dev *d, uint8_t off);
@@ -113,6 +123,8 @@ void pci_write16(const struct pci_dev *d, uint8_t off, uint16_t v);
 uint8_t pci_find_cap(const struct pci_dev *d, uint8_t cap_id, uint8_t from);
 /* Memory + I/O decoding and bus mastering on. */
 void pci_enable(const struct pci_dev *d);
+/* ... and off again: the card can no longer DMA nor be reached. */
+void pci_disable(const struct pci_dev *d);
 
 /* ---- string port I/O (arch.c) ---- */
 /* REP INSW / REP OUTSW: one instruction for a whole buffer, so where port
@@ -128,6 +140,10 @@ struct netif *rtl8139_probe(struct pci_dev *d);
 struct netif *ne2k_probe(struct pci_dev *d);
 struct netif *pcnet_probe(struct pci_dev *d);
 struct netif *eepro100_probe(struct pci_dev *d);
+/* Brings up the card at 'd' with whichever driver takes its IDs (as
+ * netif_probe() does for the first card it finds): NULL when no driver
+ * knows it or its driver fails. */
+struct netif *netif_probe_dev(struct pci_dev *d);
 
 /* e1000 offloads (e1000.c), for the offload scenarios. 'hdr' is a complete
  * Ethernet + IPv4 + TCP header (hlen bytes) whose IP checksum is zero and
@@ -167,5 +183,9 @@ struct netif *netif_filter(struct netif *inner,
 /* ---- scenarios (scenarios.c, tcp-offload.c) ---- */
 void run_command_line(const char *cmdline) __attribute__((noreturn));
 void run_offload_tso(int argc, char **argv);
+void run_hotplug(int argc, char **argv);
+void run_hotplug_eject_fixed(int argc, char **argv);
+/* One "PCI bb:dd.f vvvv:dddd class cccccc BARn=..." line (pci-list's). */
+void print_pci_function(const struct pci_dev *d);
 
 #endif

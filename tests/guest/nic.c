@@ -28,6 +28,17 @@ static const struct nic_model models[] = {
     {0x10ec, 0x8029, ne2k_probe},	/* RTL8029 (NE2000 PCI): port I/O only, last */
 };
 
+static struct netif *probe_with(const struct nic_model *m, struct pci_dev *d)
+{
+	struct netif *nif = m->probe(d);
+
+	if (nif)
+		kprintf("netif: %s %02x:%02x.%x mac %02x:%02x:%02x:%02x:%02x:%02x link %s\n",
+			nif->name, d->bus, d->dev, d->fn, nif->mac[0], nif->mac[1], nif->mac[2],
+			nif->mac[3], nif->mac[4], nif->mac[5], nif->link_up(nif) ? "up" : "down");
+	return nif;
+}
+
 struct netif *netif_probe(void)
 {
 	struct pci_dev *devs;
@@ -38,16 +49,19 @@ struct netif *netif_probe(void)
 			struct pci_dev *d = &devs[i];
 			if (d->vendor != models[m].vendor || d->device != models[m].device)
 				continue;
-			struct netif *nif = models[m].probe(d);
-			if (!nif)
-				continue;
-			kprintf(
-			    "netif: %s %02x:%02x.%x mac %02x:%02x:%02x:%02x:%02x:%02x link %s\n",
-			    nif->name, d->bus, d->dev, d->fn, nif->mac[0], nif->mac[1], nif->mac[2],
-			    nif->mac[3], nif->mac[4], nif->mac[5],
-			    nif->link_up(nif) ? "up" : "down");
-			return nif;
+			struct netif *nif = probe_with(&models[m], d);
+			if (nif)
+				return nif;
 		}
+	}
+	return NULL;
+}
+
+struct netif *netif_probe_dev(struct pci_dev *d)
+{
+	for (size_t m = 0; m < sizeof(models) / sizeof(models[0]); m++) {
+		if (d->vendor == models[m].vendor && d->device == models[m].device)
+			return probe_with(&models[m], d);
 	}
 	return NULL;
 }

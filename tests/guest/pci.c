@@ -3,9 +3,11 @@
  * PCI through configuration mechanism #1 (ports 0xcf8/0xcfc).
  *
  * Port I/O is slow under some hypervisors (a trap per access), so config
- * space is only touched while probing. Bus 0 is enumerated once; BARs the
- * firmware left unassigned (kite boots without a BIOS) or placed above the
- * 4 GiB we identity map are given addresses from fixed windows.
+ * space is only touched while probing. Bus 0 is enumerated once (a slot
+ * again when a device is hot-plugged there); BARs the firmware left
+ * unassigned (kite boots without a BIOS, and nothing assigns a hot-plugged
+ * device's) or placed above the 4 GiB we identity map are given addresses
+ * from fixed windows.
  */
 #include "arch.h"
 
@@ -100,6 +102,13 @@ void pci_enable(const struct pci_dev *d)
 	uint16_t cmd = pci_read16(d, PCI_COMMAND);
 
 	pci_write16(d, PCI_COMMAND, cmd | PCI_CMD_IO | PCI_CMD_MEM | PCI_CMD_MASTER);
+}
+
+void pci_disable(const struct pci_dev *d)
+{
+	uint16_t cmd = pci_read16(d, PCI_COMMAND);
+
+	pci_write16(d, PCI_COMMAND, cmd & ~(PCI_CMD_IO | PCI_CMD_MEM | PCI_CMD_MASTER));
 }
 
 /* Reads address and size of BAR 'i'; returns the number of BAR slots it
@@ -214,6 +223,7 @@ static void add_function(uint8_t bus, uint8_t dev, uint8_t fn, uint32_t id)
 	if (ndevs >= PCI_MAX_DEVS)
 		return;
 	struct pci_dev *d = &devs[ndevs++];
+	memset(d, 0, sizeof(*d)); /* the entry of a device ejected earlier */
 	d->bus = bus;
 	d->dev = dev;
 	d->fn = fn;
@@ -265,27 +275,66 @@ int pci_forget_bars(void)
 	return cleared;
 }
 
+/* Adds the functions of slot 'dev' on bus 0 to the table; returns how many. */
+static int scan_slot(uint8_t dev)
+{
+	uint32_t id = cfg_read32(0, dev, 0, 0);
+	int before = ndevs;
+
+	if ((id & 0xffff) == 0xffff || (id & 0xffff) == 0 || ndevs >= PCI_MAX_DEVS)
+		return 0;
+	add_function(0, dev, 0, id);
+	if (devs[ndevs - 1].header_type & 0x80) {
+		for (uint8_t fn = 1; fn < 8; fn++) {
+			id = cfg_read32(0, dev, fn, 0);
+			if ((id & 0xffff) != 0xffff && (id & 0xffff) != 0)
+				add_function(0, dev, fn, id);
+		}
+	}
+	return ndevs - before;
+}
+
 int pci_scan(struct pci_dev **out)
 {
 	if (ndevs < 0) {
 		ndevs = 0;
-		for (uint8_t dev = 0; dev < 32; dev++) {
-			uint32_t id = cfg_read32(0, dev, 0, 0);
-			if ((id & 0xffff) == 0xffff || (id & 0xffff) == 0)
-				continue;
-			if (ndevs >= PCI_MAX_DEVS)
-				break;
-			add_function(0, dev, 0, id);
-			if (!(devs[ndevs - 1].header_type & 0x80))
-				continue;
-			for (uint8_t fn = 1; fn < 8; fn++) {
-				id = cfg_read32(0, dev, fn, 0);
-				if ((id & 0xffff) != 0xffff && (id & 0xffff) != 0)
-					add_function(0, dev, fn, id);
-			}
-		}
+		for (uint8_t dev = 0; dev < 32 && ndevs < PCI_MAX_DEVS; dev++)
+			scan_slot(dev);
 		assign_bars();
 	}
 	*out = devs;
 	return ndevs;
+}
+
+void pci_forget_slot(uint8_t dev)
+{
+	int kept = 0;
+
+	for (int i = 0; i < ndevs; i++) {
+		if (devs[i].bus == 0 && devs[i].dev == dev)
+			continue;
+		if (kept != i)
+			devs[kept] = devs[i];
+		kept++;
+	}
+	if (ndevs > 0)
+		ndevs = kept;
+}
+
+int pci_scan_slot(uint8_t dev, struct pci_dev **first)
+{
+	struct pci_dev *all;
+
+	pci_scan(&all);
+	pci_forget_slot(dev);
+	int start = ndevs, n = scan_slot(dev);
+	if (n)
+		assign_bars();
+	*first = n ? &devs[start] : NULL;
+	return n;
+}
+
+uint32_t pci_slot_id(uint8_t dev, uint8_t fn)
+{
+	return cfg_read32(0, dev, fn, 0);
 }

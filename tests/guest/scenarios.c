@@ -87,29 +87,33 @@ static void run_spin(int argc, char **argv)
 		   (unsigned long)cycles, (unsigned long)(cycles * 1000 / (tsc_hz() / 1000)));
 }
 
+void print_pci_function(const struct pci_dev *d)
+{
+	char line[512];
+	int len = ksnprintf(line, sizeof(line), "PCI %02x:%02x.%x %04x:%04x class %06x", d->bus,
+			    d->dev, d->fn, d->vendor, d->device, d->class_rev >> 8);
+
+	for (int b = 0; b < 6 && len < (int)sizeof(line); b++) {
+		const struct pci_bar *bar = &d->bar[b];
+		const char *kind = bar->kind == PCI_BAR_IO	? "io"
+				   : bar->kind == PCI_BAR_MEM64 ? "mem64"
+								: "mem";
+		if (bar->kind == PCI_BAR_NONE)
+			continue;
+		len += ksnprintf(line + len, sizeof(line) - len, " BAR%d=%s%s:0x%lx/0x%lx", b, kind,
+				 bar->prefetchable ? "pf" : "", (unsigned long)bar->addr,
+				 (unsigned long)bar->size);
+	}
+	kprintf("%s\n", line);
+}
+
 static int print_pci_functions(void)
 {
 	struct pci_dev *devs;
 	int n = pci_scan(&devs);
 
-	for (int i = 0; i < n; i++) {
-		struct pci_dev *d = &devs[i];
-		char line[512];
-		int len = ksnprintf(line, sizeof(line), "PCI %02x:%02x.%x %04x:%04x class %06x",
-				    d->bus, d->dev, d->fn, d->vendor, d->device, d->class_rev >> 8);
-		for (int b = 0; b < 6 && len < (int)sizeof(line); b++) {
-			const struct pci_bar *bar = &d->bar[b];
-			const char *kind = bar->kind == PCI_BAR_IO	? "io"
-					   : bar->kind == PCI_BAR_MEM64 ? "mem64"
-									: "mem";
-			if (bar->kind == PCI_BAR_NONE)
-				continue;
-			len += ksnprintf(line + len, sizeof(line) - len, " BAR%d=%s%s:0x%lx/0x%lx",
-					 b, kind, bar->prefetchable ? "pf" : "",
-					 (unsigned long)bar->addr, (unsigned long)bar->size);
-		}
-		kprintf("%s\n", line);
-	}
+	for (int i = 0; i < n; i++)
+		print_pci_function(&devs[i]);
 	return n;
 }
 
@@ -568,6 +572,8 @@ static const struct scenario scenarios[] = {
     {"udp-sink", "udp-sink PORT COUNT [ack]", 2, 3, run_udp_sink},
     {"offload-tso", "offload-tso ADDR PORT BYTES", 3, 3, run_offload_tso},
     {"link-watch", "link-watch [SECONDS [CHANGES]]", 0, 2, run_link_watch},
+    {"hotplug", "hotplug TIMEOUT_S [CYCLES]", 1, 2, run_hotplug},
+    {"hotplug-eject-fixed", "hotplug-eject-fixed", 0, 0, run_hotplug_eject_fixed},
     {"fault", "fault pf|ud|gp|de", 1, 1, run_fault},
 };
 

@@ -74,6 +74,7 @@ class Ctx:
     def __init__(self, emu, guest):
         self.emu = emu
         self.guest = guest
+        self.listed = set()  # the -device models the emulator offers
 
     def run(self, scenario, **kw):
         return harness.run_scenario(self.emu, self.guest, scenario, **kw)
@@ -752,6 +753,113 @@ def t_link_watch(ctx, nic):
     check(res.detail == 'changes=2 link=up', 'unexpected link history', res)
 
 
+# ---- PCI hotplug (ACPI, PIIX4 register interface) ----
+
+HOTPLUG_TIMEOUT = 30  # the guest's bound on each wait for the host, seconds
+# What an HMP command prints when it did not do what it was told.
+HMP_ERROR_RE = re.compile(r'error|failed|not found|unknown command|invalid', re.I)
+
+
+def hmp_ok(run, command):
+    out = run.hmp(command)
+    check(not HMP_ERROR_RE.search(out), f'monitor command {command!r} failed: {out.strip()}')
+    return out
+
+
+def info_pci_device_ids(text):
+    """{(bus, dev, fn): qdev id} from the monitor's info pci."""
+    ids, cur = {}, None
+    for line in text.splitlines():
+        m = re.match(r'^\s*Bus\s+(\d+), device\s+(\d+), function (\d+):', line)
+        if m:
+            cur = (int(m.group(1)), int(m.group(2)), int(m.group(3)))
+            continue
+        m = re.match(r'^\s*id "(.*)"', line)
+        if m and cur:
+            ids[cur] = m.group(1)
+    return ids
+
+
+def hotplug_cycles(ctx, nics):
+    """Boots without a card; per cycle: netdev_add + device_add, the guest
+    brings the card up (DHCP, ping), device_del, the guest ejects it. The
+    host's view is checked at each step: the card where the guest found
+    it with the BARs the guest gave it, gone after the eject, its netdev
+    removable."""
+    for nic in nics:
+        if harness.NIC_DEVICES[nic] not in ctx.listed:
+            raise Skip(f'{ctx.emu} does not implement -device {harness.NIC_DEVICES[nic]}')
+    cycles = len(nics)
+    with ctx.start(['hotplug', str(HOTPLUG_TIMEOUT), str(cycles)], monitor=True) as run:
+        slots = []
+        try:
+            run.wait_for(r'^HOTPLUG-READY ')
+            for cycle, nic in enumerate(nics, 1):
+                hmp_ok(run, 'netdev_add user,id=hp0')
+                hmp_ok(run, f'device_add {harness.NIC_DEVICES[nic]},netdev=hp0,id=hpnic')
+                up = run.wait_for(rf'^HOTPLUG-UP cycle={cycle} slot=(\d+) model=(\S+) ip=(\S+) ',
+                                  timeout=HOTPLUG_TIMEOUT + 30)
+                slot, model, ip = int(up.group(1)), up.group(2), up.group(3)
+                check(model == NIC_MODEL[nic][0],
+                      f'cycle {cycle}: the guest drove {model}, not {NIC_MODEL[nic][0]}')
+                check(ip == '10.0.2.15', f'cycle {cycle}: the guest got {ip}, not 10.0.2.15')
+                info = run.hmp('info pci')
+                where = [a for a, i in info_pci_device_ids(info).items() if i == 'hpnic']
+                check(where == [(0, slot, 0)],
+                      f'cycle {cycle}: the monitor has hpnic at {where}, the guest found it in '
+                      f'slot {slot}:\n{info}')
+                host = parse_info_pci(info)[(0, slot, 0)]
+                guest = parse_guest_pci(run.lines)[(0, slot, 0)]  # the latest line wins
+                check(host[0] in NIC_MODEL[nic][1] and guest == host,
+                      f'cycle {cycle}: slot {slot}: guest sees {guest}, monitor {host}')
+
+                hmp_ok(run, 'device_del hpnic')
+                run.wait_for(rf'^HOTPLUG-DOWN cycle={cycle} slot={slot} ',
+                             timeout=HOTPLUG_TIMEOUT + 10)
+                # The eject removed the device: the monitor must agree.
+                deadline = time.monotonic() + 5
+                while True:
+                    info = run.hmp('info pci')
+                    ids = info_pci_device_ids(info)
+                    if (0, slot, 0) not in ids and 'hpnic' not in ids.values():
+                        break
+                    check(time.monotonic() < deadline,
+                          f'cycle {cycle}: slot {slot} ejected, but the monitor still lists '
+                          f'it:\n{info}')
+                    time.sleep(0.2)
+                hmp_ok(run, 'netdev_del hp0')
+                slots.append(slot)
+            run.wait_for(r'^HOTPLUG-HOLD$')
+            run.send_serial('\n')
+        except (harness.HarnessError, CaseFailure) as e:
+            raise CaseFailure(f'{e}\n{run.result(timeout=5).describe()}') from None
+        res = run.result()
+    expect_pass(res, 'hotplug')
+    check(res.detail == f'cycles={cycles} slots={",".join(map(str, slots))}',
+          'unexpected cycle count or slots', res)
+
+
+@case('hotplug', ALL_NICS)
+def t_hotplug(ctx, nic):
+    hotplug_cycles(ctx, [nic])
+
+
+@case('hotplug-mixed', kvm=(None,))
+def t_hotplug_mixed(ctx, nic):
+    # Two cards one after the other through the same slot and netdev id.
+    hotplug_cycles(ctx, ['e1000', 'virtio'])
+
+
+@case('hotplug-eject-fixed')
+def t_hotplug_eject_fixed(ctx, nic):
+    # B0EJ for slots 0 and 1 (host bridge, PIIX3: not hot-pluggable), the
+    # first empty slot, slot 31 and no slot at all must change nothing.
+    res = ctx.run(['hotplug-eject-fixed'])
+    expect_pass(res, 'hotplug-eject-fixed')
+    check(re.match(r'slots=0,1,\d+,31,none functions=\d+ rmv=0x[0-9a-f]{8}$', res.detail),
+          'unexpected detail', res)
+
+
 def selected_cases(emulator, run_all):
     for cid, fn, nic, in_kvm in CASES:
         if emulator == 'qemu-kvm' and not run_all and not in_kvm:
@@ -798,7 +906,7 @@ def main():
             ap.error('--emulator kite needs --kite PATH')
         binary = args.kite
     else:
-        binary = args.qemu
+        binary = args.qemu or 'qemu-system-x86_64'
     if args.emulator in ('qemu-kvm', 'kite') and not harness.kvm_usable():
         print('SKIP: /dev/kvm is not usable')
         return SKIP
@@ -810,6 +918,7 @@ def main():
     # instead of as a wall of failures or as nothing at all.
     models = subprocess.run([binary, '-device', 'help'], capture_output=True, text=True)
     listed = set(re.findall(r'^name "([^"]+)"', models.stdout + models.stderr, re.M))
+    ctx.listed = listed
 
     passed = failed = skipped = 0
     for cid, fn, nic in selected:
