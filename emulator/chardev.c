@@ -274,6 +274,9 @@ static void fd_readable(int fd, uint32_t events, void *opaque)
 	} else {
 		ml_del_fd(fd);
 		c->in_fd = -1;
+		/* as QEMU's fd chardevs: the end of input is a hang-up (qtest on
+		 * stdio exits on it; other frontends ignore it) */
+		broadcast_event(c, CHR_EVENT_CLOSED);
 	}
 }
 

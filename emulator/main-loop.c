@@ -22,6 +22,7 @@ struct ml_timer {
 	ml_cb cb;
 	void *opaque;
 	int64_t when_ns; /* -1 when disarmed */
+	bool virtual_clock;
 	struct ml_timer *next;
 };
 
@@ -41,6 +42,7 @@ static pthread_mutex_t call_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct thread_call *calls, **calls_tail = &calls;
 static pthread_t main_thread;
 static ml_cb hook_before_wait, hook_after_wait;
+static int64_t (*virtual_now)(void); /* NULL: virtual timers run on host time */
 static void *hook_opaque;
 
 void ml_set_poll_hooks(ml_cb before_wait, ml_cb after_wait, void *opaque)
@@ -151,6 +153,49 @@ ml_timer *ml_timer_new(ml_cb cb, void *opaque)
 	return t;
 }
 
+ml_timer *ml_timer_new_virtual(ml_cb cb, void *opaque)
+{
+	ml_timer *t = ml_timer_new(cb, opaque);
+	t->virtual_clock = true;
+	return t;
+}
+
+void ml_set_virtual_clock(int64_t (*now)(void))
+{
+	virtual_now = now;
+}
+
+/* Does this timer wait for the virtual clock rather than host time? */
+static bool on_virtual_clock(const ml_timer *t)
+{
+	return t->virtual_clock && virtual_now;
+}
+
+int64_t ml_virtual_deadline(void)
+{
+	int64_t d = -1;
+	for (ml_timer *t = timers; t; t = t->next)
+		if (on_virtual_clock(t) && t->when_ns >= 0 && (d < 0 || t->when_ns < d))
+			d = t->when_ns;
+	return d;
+}
+
+void ml_run_virtual_timers(int64_t now)
+{
+	/* A callback may re-arm or free timers; restart the scan after each. */
+	for (bool fired = true; fired;) {
+		fired = false;
+		for (ml_timer *t = timers; t; t = t->next) {
+			if (on_virtual_clock(t) && t->when_ns >= 0 && t->when_ns <= now) {
+				t->when_ns = -1;
+				t->cb(t->opaque);
+				fired = true;
+				break;
+			}
+		}
+	}
+}
+
 void ml_timer_mod(ml_timer *t, int64_t when_ns)
 {
 	t->when_ns = when_ns;
@@ -201,7 +246,7 @@ static int next_timeout_ms(int timeout_ms)
 {
 	int64_t now = ml_now_ns();
 	for (ml_timer *t = timers; t; t = t->next) {
-		if (t->when_ns < 0)
+		if (t->when_ns < 0 || on_virtual_clock(t))
 			continue;
 		int64_t ms = t->when_ns <= now ? 0 : (t->when_ns - now + 999999) / 1000000;
 		if (timeout_ms < 0 || ms < timeout_ms)
@@ -217,7 +262,7 @@ static void run_timers(void)
 	for (bool fired = true; fired;) {
 		fired = false;
 		for (ml_timer *t = timers; t; t = t->next) {
-			if (t->when_ns >= 0 && t->when_ns <= now) {
+			if (t->when_ns >= 0 && t->when_ns <= now && !on_virtual_clock(t)) {
 				t->when_ns = -1;
 				t->cb(t->opaque);
 				fired = true;

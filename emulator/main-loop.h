@@ -26,9 +26,22 @@ int64_t ml_now_ns(void);
 
 typedef struct ml_timer ml_timer;
 ml_timer *ml_timer_new(ml_cb cb, void *opaque);
+/*
+ * A timer of the guest's virtual clock (vclock_ns()): device timers. Armed
+ * with ml_timer_mod() in vclock nanoseconds. Normally the virtual clock is
+ * the host's and these are ordinary timers; once ml_set_virtual_clock() has
+ * given another clock (qtest), they fire only from ml_run_virtual_timers(),
+ * when that clock is moved, never on host time.
+ */
+ml_timer *ml_timer_new_virtual(ml_cb cb, void *opaque);
+void ml_set_virtual_clock(int64_t (*now)(void));
+/* Earliest deadline of an armed virtual timer, or -1. */
+int64_t ml_virtual_deadline(void);
+/* Fire the virtual timers due at 'now' (qtest's clock_step/clock_set). */
+void ml_run_virtual_timers(int64_t now);
 /* Arm to fire once at absolute monotonic time 'when_ns'; re-arming moves it. */
 void ml_timer_mod(ml_timer *t, int64_t when_ns);
-void ml_timer_del(ml_timer *t);   /* disarm */
+void ml_timer_del(ml_timer *t); /* disarm */
 void ml_timer_free(ml_timer *t);
 
 /* Run cb(opaque) on the main loop thread soon; safe from any thread. */

@@ -17,6 +17,7 @@
 #include "io.h"
 #include "machine.h"
 #include "memory.h"
+#include "main-loop.h"
 #include "vl.h"
 
 #define MAX_IO_SIZE (16 << 20) /* largest read/write/memset accepted */
@@ -32,6 +33,26 @@ static int64_t log_start;
 int64_t qtest_clock_ns(void)
 {
 	return clock_ns;
+}
+
+/*
+ * Move the virtual clock to 'target', stopping at every timer deadline on
+ * the way so each device timer fires at its own time (and what it raises,
+ * "IRQ raise N", goes out before our OK), as QEMU's qtest_clock_warp.
+ */
+static void clock_advance(int64_t target)
+{
+	/* a timer re-arming itself at the same instant must not hang us */
+	for (int rounds = 0; rounds < 100000; rounds++) {
+		int64_t d = ml_virtual_deadline();
+		if (d < 0 || d > target)
+			break;
+		if (d > clock_ns)
+			clock_ns = d;
+		ml_run_virtual_timers(clock_ns);
+	}
+	if (target > clock_ns)
+		clock_ns = target;
 }
 
 static void qlog(const char *dir, const char *text)
@@ -228,15 +249,23 @@ static void handle(char *cmdline)
 		g_free(buf);
 		send_line("OK");
 	} else if (!strcmp(cmd, "clock_step")) {
-		if (n > 2 || (n == 2 && !parse_u64(w[1], &a)))
+		if (n > 2 ||
+		    (n == 2 && (!parse_u64(w[1], &a) || a > (uint64_t)INT64_MAX - clock_ns)))
 			goto bad;
-		clock_ns += n == 2 ? (int64_t)a : 0;
+		if (n == 2) {
+			clock_advance(clock_ns + (int64_t)a);
+		} else {
+			/* QEMU: to the next timer deadline; nothing armed, no move */
+			int64_t d = ml_virtual_deadline();
+			if (d >= 0)
+				clock_advance(d > clock_ns ? d : clock_ns);
+		}
 		sendf("OK %" G_GINT64_FORMAT, clock_ns);
 	} else if (!strcmp(cmd, "clock_set")) {
-		if (n != 2 || !parse_u64(w[1], &a))
+		if (n != 2 || !parse_u64(w[1], &a) || a > (uint64_t)INT64_MAX)
 			goto bad;
 		if ((int64_t)a > clock_ns)
-			clock_ns = a;
+			clock_advance((int64_t)a);
 		sendf("OK %" G_GINT64_FORMAT, clock_ns);
 	} else if (!strcmp(cmd, "irq_intercept_in") || !strcmp(cmd, "irq_intercept_out")) {
 		if (n != 2)
@@ -312,6 +341,8 @@ int qtest_init(struct chardev *chr, const char *log_path, GError **err)
 	qchr = chr;
 	if (chr && chardev_attach(chr, &qt_fe, NULL, err) < 0)
 		return -1;
+	/* device timers now wait for clock_step/clock_set */
+	ml_set_virtual_clock(qtest_clock_ns);
 	return 0;
 }
 

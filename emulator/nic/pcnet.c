@@ -519,7 +519,7 @@ static bool running(struct pcnet *s)
 static void poll_arm(struct pcnet *s)
 {
 	if (running(s) && !(s->csr[4] & C4_DPOLL) && (s->csr[0] & C0_TXON))
-		ml_timer_mod(s->poll, ml_now_ns() + POLL_NS);
+		ml_timer_mod(s->poll, vclock_ns() + POLL_NS);
 	else
 		ml_timer_del(s->poll);
 }
@@ -1025,7 +1025,7 @@ static int pcnet_init(const struct dev_model *m, struct dev_opts *o, GError **er
 		sum += s->prom[i];
 	nic_put_le16(s->prom + 12, sum);
 	s->link_up = true;
-	s->poll = ml_timer_new(poll_fired, s);
+	s->poll = ml_timer_new_virtual(poll_fired, s);
 	nic_attach(&s->nic, &pcnet_net_ops, s);
 	s->link_up = nic_link_up(&s->nic);
 	pci_reset(s);

@@ -207,10 +207,9 @@ static void timer_update(struct rtl8139 *s)
 	if ((uint32_t)ticks >= s->timer_int)
 		next += 1ULL << 32;
 	s->timer_expire = s->tctr_base + (int64_t)(next * 1000000000ULL / PCI_CLOCK_HZ);
-	/* Under qtest the virtual clock only moves on request: the timeout is
-	 * seen on the next register access instead. */
-	if (!machine_cfg.qtest && (s->imr & INT_TIMEOUT) && !(s->isr & INT_TIMEOUT))
-		ml_timer_mod(s->timer, ml_now_ns() + (s->timer_expire - now));
+	/* a virtual-clock timer: under qtest it fires when clock_step gets there */
+	if ((s->imr & INT_TIMEOUT) && !(s->isr & INT_TIMEOUT))
+		ml_timer_mod(s->timer, s->timer_expire);
 	else
 		ml_timer_del(s->timer);
 }
@@ -1163,7 +1162,7 @@ static int rtl_init(const struct dev_model *m, struct dev_opts *o, GError **err)
 	for (int i = 0; i < 3; i++)
 		s->eeprom.data[7 + i] = s->nic.conf_mac[2 * i] | s->nic.conf_mac[2 * i + 1] << 8;
 	s->cp_txbuf = g_malloc(CP_TXBUF_MAX);
-	s->timer = ml_timer_new(timer_fired, s);
+	s->timer = ml_timer_new_virtual(timer_fired, s);
 	nic_attach(&s->nic, &rtl_net_ops, s);
 	pci_reset(s);
 	return 0;

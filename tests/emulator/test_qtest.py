@@ -47,6 +47,9 @@ class QTest:
     def inl(self, port):
         return int(self.ok(f'inl 0x{port:x}'), 16)
 
+    def inw(self, port):
+        return int(self.ok(f'inw 0x{port:x}'), 16)
+
     def outb(self, port, v):
         self.ok(f'outb 0x{port:x} 0x{v:x}')
 
@@ -360,7 +363,44 @@ def pci_framework():
     q.finish()
 
 
+def virtual_clock_timers():
+    """Device timers follow qtest's virtual clock: an rtl8139 timer
+    interrupt programmed for 1 ms never fires on host time, and fires at
+    the clock_step that reaches it, its IRQ line reported before the OK;
+    clock_step without a value goes to the next deadline."""
+    q = QTest('-device', 'rtl8139,id=r0')
+    q.ok('irq_intercept_in ioapic')
+    fn = 2 << 3
+    io = q.pci_cfg(fn, 0x10) & ~3
+    check(0xc000 <= io < 0x10000, f'rtl8139 I/O BAR at {io:#x}')
+    gsi = q.pci_cfg(fn, 0x3c) & 0xff
+    q.ok(f'outw 0x{io + 0x3c:x} 0x4000')   # IMR: TimeOut
+    q.ok(f'outl 0x{io + 0x48:x} 0x0')      # TCTR: restart the counter
+    q.ok(f'outl 0x{io + 0x54:x} 0x{33000:x}')  # TimerInt: 33000 PCI clocks = 1 ms
+    time.sleep(0.3)
+    q.ok('clock_step 500000')
+    check(not q.irqs, f'timer fired before its time: {q.irqs}')
+    check(q.inw(io + 0x3e) & 0x4000 == 0, 'ISR.TimeOut set early')
+    r = q.cmd('clock_step')
+    check(r == 'OK 1000000', f'clock_step without a value goes to the deadline: {r!r}')
+    check(q.irqs == [f'IRQ raise {gsi}'], f'timer IRQ at its deadline: {q.irqs}')
+    check(q.inw(io + 0x3e) & 0x4000, 'ISR.TimeOut')
+    q.finish()
+
+
+def stdio_eof_exits():
+    """-qtest stdio: the end of the input is the test hanging up; kite
+    exits 0 like QEMU."""
+    p = subprocess.run([KITE, '-accel', 'qtest', '-qtest', 'stdio', '-nodefaults', '-display',
+                        'none', '-m', '64'], input=b'clock_step 7\nreadb 0x0\n',
+                       capture_output=True, timeout=20)
+    check(p.returncode == 0, f'exit {p.returncode}: {p.stderr!r}')
+    check(p.stdout == b'OK 7\nOK 0x0000000000000000\n', f'answers {p.stdout!r}')
+
+
 TESTS = {
+    'stdio_eof_exits': stdio_eof_exits,
+    'virtual_clock_timers': virtual_clock_timers,
     'pci_framework': pci_framework,
     'serial_registers': serial_registers,
     'pci_host_bridge': pci_host_bridge,
