@@ -47,6 +47,7 @@ struct chardev {
 	size_t in_len, in_off;
 	bool input_stalled;
 	bool input_retry_queued;
+	bool deleted; /* chardev_delete() ran while retry_input() was queued */
 	struct chardev *next;
 };
 
@@ -285,6 +286,11 @@ static void retry_input(void *opaque)
 	struct chardev *c = opaque;
 	kite_lock();
 	c->input_retry_queued = false;
+	if (c->deleted) {
+		g_free(c);
+		kite_unlock();
+		return;
+	}
 	if (c->in_len) {
 		deliver(c);
 		update_watch(c);
@@ -709,6 +715,55 @@ int chardev_attach(struct chardev *c, const struct chr_frontend *fe, void *opaqu
 	/* Backends that are connected from the start announce it once the
 	 * loop runs (chardev_start_all). */
 	return 0;
+}
+
+void chardev_detach(struct chardev *c, const struct chr_frontend *fe, void *opaque)
+{
+	for (int i = 0; i < c->nfe; i++) {
+		if (c->fes[i].fe != fe || c->fes[i].opaque != opaque)
+			continue;
+		memmove(&c->fes[i], &c->fes[i + 1], (c->nfe - i - 1) * sizeof(c->fes[0]));
+		c->nfe--;
+		if (c->focus > i || c->focus >= c->nfe)
+			c->focus = c->focus > 0 ? c->focus - 1 : 0;
+		return;
+	}
+}
+
+void chardev_delete(struct chardev *c)
+{
+	for (struct chardev **p = &chardevs; *p; p = &(*p)->next) {
+		if (*p == c) {
+			*p = c->next;
+			break;
+		}
+	}
+	if (c->listen_fd >= 0) {
+		ml_del_fd(c->listen_fd);
+		close(c->listen_fd);
+	}
+	if (c->in_fd >= 0)
+		ml_del_fd(c->in_fd);
+	/* stdio is the process's own: never closed */
+	if (c->kind != CHR_STDIO) {
+		if (c->in_fd >= 0 && c->in_fd != c->out_fd)
+			close(c->in_fd);
+		if (c->out_fd >= 0)
+			close(c->out_fd);
+	}
+	if (c->created_path && c->path)
+		unlink(c->path);
+	g_free(c->id);
+	g_free(c->path);
+	g_free(c->host);
+	g_free(c->port);
+	c->nfe = 0;
+	c->in_fd = c->out_fd = c->listen_fd = -1;
+	/* a queued retry_input() still points here: it frees */
+	if (c->input_retry_queued)
+		c->deleted = true;
+	else
+		g_free(c);
 }
 
 static void announce(struct chardev *c)

@@ -39,6 +39,12 @@ struct chardev *chardev_find(const char *id);
 bool chardev_is_mux(struct chardev *chr);
 
 int chardev_attach(struct chardev *chr, const struct chr_frontend *fe, void *opaque, GError **err);
+/* The frontend (fe, opaque) lets go of the chardev, which may then take
+ * another one (e.g. a guestfwd=...chardev:ID whose netdev was deleted). */
+void chardev_detach(struct chardev *chr, const struct chr_frontend *fe, void *opaque);
+/* Remove a chardev its user made for itself (guestfwd's inline chardevs,
+ * as QEMU deletes them with the netdev); frontends must be detached. */
+void chardev_delete(struct chardev *chr);
 /* Write to the backend; data is dropped when nobody is connected. */
 void chardev_write(struct chardev *chr, const void *buf, size_t len);
 /* Frontend has room again (any thread). */

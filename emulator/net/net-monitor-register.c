@@ -15,6 +15,8 @@ static const NetUserChardevOps core_chardevs = {
     .attach = chardev_attach,
     .write = chardev_write,
     .input_ready = chardev_input_ready,
+    .detach = chardev_detach,
+    .delete = chardev_delete,
 };
 
 static void emit_event(const char *name, JsonObject *data)

@@ -800,8 +800,9 @@ const NetUserChardevOps *net_user_chardev_ops;
  * as its TCP window allows, the rest waits in the kernel.
  */
 typedef struct FwdChannel {
-	UserState *s;	     /* NULL once the network is gone (chardev channels) */
+	UserState *s;
 	struct chardev *chr; /* guestfwd to a chardev: its frontend */
+	bool own_chr;	     /* made for this guestfwd (not chardev:ID): deleted with it */
 	int rfd, wfd;
 	bool own_fd;
 	bool reading;
@@ -859,16 +860,12 @@ static void chan_read(int fd, uint32_t events, void *opaque)
 static size_t chan_chr_can_read(void *opaque)
 {
 	FwdChannel *c = opaque;
-	if (!c->s)
-		return 4096; /* network gone: swallow the data */
 	return slirp_socket_can_recv(c->s->slirp, c->server, c->port);
 }
 
 static void chan_chr_read(void *opaque, const uint8_t *buf, size_t len)
 {
 	FwdChannel *c = opaque;
-	if (!c->s)
-		return;
 	slirp_socket_recv(c->s->slirp, c->server, c->port, buf, (int)len);
 	user_schedule(c->s);
 }
@@ -899,9 +896,12 @@ static void chan_resume(UserState *s)
 static void chan_free(FwdChannel *c)
 {
 	if (c->chr) {
-		/* The chardev API has no detach: the chardev keeps this as its
-		 * frontend, which from now on discards (see chan_chr_read). */
-		c->s = NULL;
+		/* chardev:ID is free for another user; one made for this
+		 * guestfwd goes with it, as in QEMU. */
+		net_user_chardev_ops->detach(c->chr, &chan_chr_frontend, c);
+		if (c->own_chr)
+			net_user_chardev_ops->delete (c->chr);
+		g_free(c);
 		return;
 	}
 	if (c->reading)
@@ -1016,15 +1016,18 @@ static int add_guestfwd(UserState *s, GuestFwd *g, GError **err)
 		} else {
 			g_autofree char *label = g_strdup_printf("guestfwd.tcp.%d", g->port);
 			c->chr = ops->new_legacy(g->dev, label, err);
+			c->own_chr = c->chr != NULL;
 		}
 		if (!c->chr || ops->attach(c->chr, &chan_chr_frontend, c, err) < 0) {
 			/* not attached: nothing refers to c yet */
+			if (c->own_chr)
+				ops->delete (c->chr);
 			g_free(c);
 			return -1;
 		}
 		c->rfd = c->wfd = -1;
 		if (slirp_add_guestfwd(s->slirp, chan_write, c, &g->server, g->port) < 0) {
-			/* attached: chan_free leaves it as a discarding frontend */
+			/* attached: chan_free detaches (and deletes what it made) */
 			chan_free(c);
 			goto fail;
 		}

@@ -41,6 +41,8 @@ typedef struct NetUserChardevOps {
 		      GError **err);
 	void (*write)(struct chardev *chr, const void *buf, size_t len);
 	void (*input_ready)(struct chardev *chr);
+	void (*detach)(struct chardev *chr, const struct chr_frontend *fe, void *opaque);
+	void (*delete)(struct chardev *chr);
 } NetUserChardevOps;
 extern const NetUserChardevOps *net_user_chardev_ops;
 

@@ -13,6 +13,7 @@ it is installed, so kite is checked against the behaviour it copies.
 """
 
 import argparse
+import json
 import os
 import shutil
 import socket
@@ -20,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -129,6 +131,63 @@ class GuestfwdChardev(unittest.TestCase):
             capture_output=True, text=True, timeout=60)
         self.assertNotEqual(p.returncode, 0)
         self.assertIn("nosuch", p.stderr)
+
+    def test_netdev_del_releases_chardevs(self):
+        # netdev_del lets go of chardev:ID (another netdev may take it) and
+        # deletes the chardev a guestfwd made for itself (its id is free
+        # again, as in QEMU), many times over.
+        qmp_path = os.path.join(self.tmp.name, "qmp.sock")
+        sock_path = os.path.join(self.tmp.name, "c0.sock")
+        p = subprocess.Popen(
+            [ARGS.kite, "-M", "pc", "-m", "64", "-display", "none", "-nodefaults", "-S",
+             "-kernel", ARGS.guest,
+             "-chardev", f"socket,id=c0,path={sock_path},server=on,wait=off",
+             "-qmp", f"unix:{qmp_path},server=on,wait=off"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            for _ in range(200):
+                if os.path.exists(qmp_path):
+                    break
+                time.sleep(0.02)
+            s = socket.socket(socket.AF_UNIX)
+            s.connect(qmp_path)
+            f = s.makefile("rw")
+            f.readline()
+
+            def cmd(name, **args):
+                f.write(json.dumps({"execute": name, "arguments": args}) + "\n")
+                f.flush()
+                while True:
+                    r = json.loads(f.readline())
+                    if "event" not in r:
+                        return r
+
+            cmd("qmp_capabilities")
+            out = os.path.join(self.tmp.name, "fwd.out")
+            for i in range(5):
+                r = cmd("netdev_add", type="user", id=f"u{i}",
+                        guestfwd=[{"str": "tcp:10.0.2.100:80-chardev:c0"},
+                                  {"str": f"tcp:10.0.2.100:81-file:{out}"}])
+                self.assertEqual(r, {"return": {}}, f"cycle {i}")
+                r = cmd("netdev_add", type="user", id=f"v{i}",
+                        guestfwd=[{"str": "tcp:10.0.2.100:80-chardev:c0"}])
+                self.assertIn("in use", r.get("error", {}).get("desc", ""), r)
+                chardevs = [c["label"] for c in cmd("query-chardev")["return"]]
+                self.assertIn("guestfwd.tcp.81", chardevs)
+                self.assertEqual(cmd("netdev_del", id=f"u{i}"), {"return": {}})
+                chardevs = [c["label"] for c in cmd("query-chardev")["return"]]
+                self.assertNotIn("guestfwd.tcp.81", chardevs)
+                self.assertIn("c0", chardevs)
+            cmd("quit")
+            f.close()
+            s.close()
+            p.wait(timeout=20)
+            p.stdout.close()
+            p.stderr.close()
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
 
     def test_bad_target_is_an_error(self):
         p = subprocess.run(
