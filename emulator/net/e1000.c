@@ -96,7 +96,10 @@
 #define STATUS_FD	  0x1
 #define STATUS_LU	  0x2
 #define STATUS_SPEED_1000 0x80
-#define STATUS_ASDV_1000  0x200
+#define STATUS_ASDV	  0x300 /* both bits: 1000 Mb/s */
+#define STATUS_MTXCKOK	  0x400
+#define STATUS_GIO_MASTER 0x80000
+#define STATUS_BIT31	  0x80000000u /* set by QEMU, reserved in the datasheet */
 
 #define EECD_SK	   0x1
 #define EECD_CS	   0x2
@@ -276,10 +279,8 @@ static void update_irq(E1000 *s)
 		uint32_t interval = mit_interval(s, pending);
 		s->mit_deadline = interval ? now + (int64_t)interval * 256 : 0;
 		s->mit_ide = false;
-		/* Under qtest the virtual clock only moves on request: the end
-		 * of the window is noticed on the next register access. */
-		if (s->mit_deadline && !machine_cfg.qtest)
-			ml_timer_mod(s->mit_timer, ml_now_ns() + (int64_t)interval * 256);
+		if (s->mit_deadline)
+			ml_timer_mod(s->mit_timer, s->mit_deadline); /* a virtual-clock timer */
 	}
 	s->irq_level = pending != 0;
 	nic_set_irq(&s->nic, s->irq_level);
@@ -297,10 +298,9 @@ static void mit_expired(E1000 *s)
 static void mit_timer_fired(void *opaque)
 {
 	E1000 *s = opaque;
-	/* The host clock and vclock are the same outside qtest, but the
-	 * timer may fire a little early: re-arm rather than raise early. */
+	/* The timer may fire a little early: re-arm rather than raise early. */
 	if (s->mit_deadline && vclock_ns() < s->mit_deadline)
-		ml_timer_mod(s->mit_timer, ml_now_ns() + (s->mit_deadline - vclock_ns()));
+		ml_timer_mod(s->mit_timer, s->mit_deadline);
 	else
 		mit_expired(s);
 }
@@ -373,6 +373,9 @@ static void phy_reset(E1000 *s)
 	s->phy[PHY_SPEC_STATUS] = 0xac00;
 	s->phy[0x14] = 0x0d60;
 	phy_set_link(s, nic_link_up(&s->nic));
+	/* As QEMU (0x794d): autonegotiation has not run since the reset;
+	 * the driver's restart completes it (mdic_write). */
+	s->phy[PHY_STATUS] &= ~PHY_STATUS_ANEG_DONE;
 }
 
 static void mdic_write(E1000 *s, uint32_t v)
@@ -387,6 +390,10 @@ static void mdic_write(E1000 *s, uint32_t v)
 	} else if (r == PHY_CTRL) {
 		/* Reset and restart-autoneg bits clear themselves. */
 		s->phy[r] = (uint16_t)v & ~0x8200;
+		/* Autonegotiation enabled and restarted: done at once while
+		 * the link is up (QEMU takes 500 ms of virtual time). */
+		if ((v & 0x1200) == 0x1200 && nic_link_up(&s->nic))
+			s->phy[PHY_STATUS] |= PHY_STATUS_ANEG_DONE;
 	} else if (r != PHY_STATUS && r != PHY_ID1 && r != PHY_ID2 && r != PHY_SPEC_STATUS) {
 		s->phy[r] = (uint16_t)v;
 	}
@@ -512,17 +519,19 @@ static ssize_t e1000_receive(NetClient *nc, const struct iovec *iov, int iovcnt)
 	uint64_t base = (uint64_t)reg(s, RDBAH) << 32 | reg(s, RDBAL);
 	uint32_t n = ring_count(s, RDLEN);
 	size_t done = 0;
+	bool lost = false;
 	while (done < total) {
 		uint32_t h = reg(s, RDH);
 		uint64_t daddr = base + (uint64_t)h * 16;
 		uint8_t d[16];
-		if (!nic_dma_read(&s->nic, daddr, d, sizeof(d))) {
-			nic_count_rx_drop(&s->nic);
+		/* A ring or buffer outside RAM loses the frame: returning < 0
+		 * has the net layer count the drop (once). */
+		if (!nic_dma_read(&s->nic, daddr, d, sizeof(d)))
 			return -1;
-		}
 		uint64_t baddr = (uint64_t)nic_le32(d + 4) << 32 | nic_le32(d);
 		size_t chunk = MIN(bufsize, total - done);
 		bool ok = baddr == 0 || nic_dma_write(&s->nic, baddr, buf + done, chunk);
+		lost |= !ok;
 		done += chunk;
 		memset(d + 8, 0, 8);
 		nic_put_le16(d + 8, (uint16_t)chunk);
@@ -531,6 +540,11 @@ static ssize_t e1000_receive(NetClient *nc, const struct iovec *iov, int iovcnt)
 		nic_put_le16(d + 14, special);
 		nic_dma_write(&s->nic, daddr + 8, d + 8, 8);
 		set_reg(s, RDH, (h + 1) % n);
+	}
+	if (lost) {
+		/* The descriptors go back marked RXE, the frame is lost. */
+		raise_cause(s, ICR_RXT0);
+		return -1;
 	}
 	stat_add(s, GPRC, 1);
 	stat_add(s, TPR, 1);
@@ -598,7 +612,9 @@ static void tx_frame(E1000 *s, uint8_t *p, size_t len)
 	if (reg(s, RCTL) & (3u << 6)) {
 		/* MAC loopback (RCTL.LBM): the frame comes straight back. */
 		struct iovec v = {p, len};
-		e1000_receive(s->nic.nc, &v, 1);
+		/* No queue on this path: a frame not taken now is lost. */
+		if (e1000_receive(s->nic.nc, &v, 1) <= 0)
+			nic_count_rx_drop(&s->nic);
 		return;
 	}
 	nic_send(&s->nic, p, len);
@@ -734,6 +750,7 @@ static void process_tx(E1000 *s)
 	uint32_t n = ring_count(s, TDLEN);
 	uint64_t base = (uint64_t)reg(s, TDBAH) << 32 | reg(s, TDBAL);
 	uint32_t cause = 0;
+	bool ring_lost = false;
 	/* At most one pass over the ring per doorbell, whatever the guest
 	 * writes into it meanwhile. */
 	for (uint32_t budget = n; budget && n && reg(s, TDH) != reg(s, TDT); budget--) {
@@ -742,8 +759,18 @@ static void process_tx(E1000 *s)
 			break;
 		uint64_t daddr = base + (uint64_t)h * 16;
 		uint8_t d[16];
-		if (!nic_dma_read(&s->nic, daddr, d, sizeof(d)))
-			break;
+		if (!nic_dma_read(&s->nic, daddr, d, sizeof(d))) {
+			/* A ring outside RAM: the packet being gathered is lost,
+			 * counted once per doorbell however many descriptors
+			 * cannot be read; the head moves on as over any other. */
+			if (!ring_lost) {
+				s->tx_overflow = true;
+				tx_packet_done(s);
+				ring_lost = true;
+			}
+			set_reg(s, TDH, (h + 1) % n);
+			continue;
+		}
 		uint64_t addr = (uint64_t)nic_le32(d + 4) << 32 | nic_le32(d);
 		uint32_t lower = nic_le32(d + 8), upper = nic_le32(d + 12);
 		uint8_t cmd = lower >> 24;
@@ -814,16 +841,18 @@ static void update_mac_from_ra0(E1000 *s)
 static void mac_reset(E1000 *s)
 {
 	memset(s->regs, 0, sizeof(s->regs));
-	set_reg(s, CTRL, 0x00040240); /* SWDPIN1, 1000 Mb/s, SLU */
+	/* QEMU 7.2's power-on values: SWDPIN2, SWDPIN0, 1000 Mb/s and SLU
+	 * in CTRL; TIPG left 0 (drivers program it). */
+	set_reg(s, CTRL, 0x00140240);
 	set_reg(s, STATUS,
-		STATUS_FD | STATUS_SPEED_1000 | STATUS_ASDV_1000 |
-		    (nic_link_up(&s->nic) ? STATUS_LU : 0));
+		STATUS_BIT31 | STATUS_GIO_MASTER | STATUS_MTXCKOK | STATUS_ASDV | STATUS_FD |
+		    STATUS_SPEED_1000 | (nic_link_up(&s->nic) ? STATUS_LU : 0));
 	set_reg(s, EECD, 0);
 	set_reg(s, VET, 0x8100);
 	set_reg(s, PBA, 0x00100030);
 	set_reg(s, LEDCTL, 0x07068302);
-	set_reg(s, TIPG, 0x00602008);
 	set_reg(s, MANC, 0x00000000);
+	s->ioaddr = 0;
 	const uint8_t *m = s->nic.conf_mac;
 	set_reg(s, RA, m[0] | m[1] << 8 | m[2] << 16 | (uint32_t)m[3] << 24);
 	set_reg(s, RA + 4, m[4] | m[5] << 8 | RAH_AV);
@@ -857,9 +886,8 @@ static uint32_t reg_read(E1000 *s, unsigned off)
 		v &= ~EECD_DO;
 		if (nic_ee93_dout(&s->ee))
 			v |= EECD_DO;
-		if (v & EECD_REQ)
-			v |= EECD_GNT;
-		return v | EECD_PRES;
+		/* As QEMU: granted at once, requested or not. */
+		return v | EECD_GNT | EECD_PRES;
 	}
 	case ICS:
 		return reg(s, ICR);
@@ -1147,7 +1175,7 @@ static int e1000_init(const struct dev_model *model, struct dev_opts *opts, GErr
 	    pci_register_bar(s->nic.pci, 1, PCI_BAR_IO, 0x40, &e1000_bar_ops, err) < 0)
 		goto fail_prepared;
 	eeprom_init(s);
-	s->mit_timer = ml_timer_new(mit_timer_fired, s);
+	s->mit_timer = ml_timer_new_virtual(mit_timer_fired, s);
 	s->tx = g_malloc(TX_MAX);
 	s->seg = g_malloc(TX_MAX);
 	nic_attach(&s->nic, &e1000_net_ops, s);

@@ -53,7 +53,10 @@
 #define F_INDIRECT_DESC	      28
 #define F_EVENT_IDX	      29
 #define F_VERSION_1	      32
+#define F_RING_RESET	      40
 #define BIT(f)		      (1ULL << (f))
+/* Offered through the legacy interface only, as QEMU does. */
+#define LEGACY_ONLY_FEATURES (BIT(F_NOTIFY_ON_EMPTY) | BIT(F_ANY_LAYOUT))
 
 /* Device status bits. */
 #define S_ACKNOWLEDGE 1
@@ -89,7 +92,7 @@
 #define DEVCFG_OFF	0x2000
 #define NOTIFY_OFF	0x3000
 #define NOTIFY_MULT	4
-#define LEGACY_BAR_SIZE 0x40
+#define LEGACY_BAR_SIZE 0x20 /* QEMU's: 0x40 once the config has max_virtqueue_pairs */
 #define MSIX_BAR_SIZE	0x1000
 
 /* Control queue. */
@@ -186,6 +189,7 @@ struct VNet {
 	size_t guest_hdr_len;
 	bool peer_vnet;	  /* the peer carries our header (vnet_hdr tap) */
 	bool legacy_mode; /* features were negotiated through BAR0 */
+	uint8_t cfg_cap;  /* the PCI configuration access capability */
 	/* Receive filter, QEMU's defaults (promiscuous until the driver says). */
 	bool promisc, allmulti, alluni, nomulti, nouni, nobcast;
 	unsigned uni_count, multi_count;
@@ -535,11 +539,8 @@ static ssize_t pair_receive(VNet *n, unsigned pair, const struct iovec *iov, int
 		if (!mrg)
 			break;
 	}
-	if (room < total) {
-		/* Without mergeable buffers one buffer must hold the frame. */
-		nic_count_rx_drop(&n->nic);
-		return -1;
-	}
+	if (room < total)
+		return -1; /* without mergeable buffers one must hold the frame */
 	if (mrg || has(n, F_VERSION_1))
 		nic_put_le16(p + 10, (uint16_t)(mrg ? needed : 1));
 	uint16_t old_used = q->used_idx;
@@ -555,7 +556,9 @@ static ssize_t pair_receive(VNet *n, unsigned pair, const struct iovec *iov, int
 	}
 	vq_set_avail_event(n, q);
 	vq_flush(n, q, old_used);
-	return len;
+	/* A buffer outside RAM: the guest has its buffers back, the frame
+	 * is lost (< 0: the net layer counts the drop). */
+	return off < total ? -1 : (ssize_t)len;
 }
 
 static ssize_t vnet_receive(NetClient *nc, const struct iovec *iov, int iovcnt)
@@ -604,16 +607,21 @@ static enum tx_pass tx_pass(VNet *n, unsigned pair, VQ *q, NetClient *nc)
 {
 	for (unsigned budget = q->size; budget; budget--) {
 		uint16_t pending;
-		if (vq_pending(n, q, &pending) < 0)
+		/* A broken queue loses what the guest published: one drop. */
+		if (vq_pending(n, q, &pending) < 0) {
+			nic_count_tx_drop(&n->nic);
 			return TX_STOPPED;
+		}
 		if (pending == 0)
 			return TX_EMPTY;
 		if (nc && !net_peer_can_accept(nc)) {
 			n->qp[pair].tx_waiting = true; /* resumed by pair_drained */
 			return TX_STOPPED;
 		}
-		if (!vq_read_chain(n, q, q->last_avail, &n->chain))
+		if (!vq_read_chain(n, q, q->last_avail, &n->chain)) {
+			nic_count_tx_drop(&n->nic);
 			return TX_STOPPED;
+		}
 		q->last_avail++;
 		size_t hdr = n->guest_hdr_len;
 		size_t len = n->chain.rd_len;
@@ -903,6 +911,15 @@ static void filter_defaults(VNet *n)
 	memset(n->vlans, 0, sizeof(n->vlans));
 }
 
+/* A queue as after a device reset: disabled, full size, no vector. */
+static void vq_reset(VQ *q)
+{
+	uint16_t max = q->max;
+	memset(q, 0, sizeof(*q));
+	q->max = q->size = max;
+	q->vector = NO_VECTOR;
+}
+
 static void device_reset(VNet *n)
 {
 	n->status = 0;
@@ -914,21 +931,20 @@ static void device_reset(VNet *n)
 	for (unsigned i = 0; i < MAX_QUEUE_PAIRS; i++)
 		n->qp[i].tx_waiting = false;
 	n->legacy_mode = false;
-	for (unsigned i = 0; i < MAX_QUEUES; i++) {
-		VQ *q = &n->vq[i];
-		uint16_t max = q->max;
-		memset(q, 0, sizeof(*q));
-		q->max = q->size = max;
-		q->vector = NO_VECTOR;
-	}
+	for (unsigned i = 0; i < MAX_QUEUES; i++)
+		vq_reset(&n->vq[i]);
 	filter_defaults(n);
 	memcpy(n->mac, n->nic.conf_mac, 6);
 	if (n->nic.nc) {
 		net_nic_set_mac(n->nic.nc, n->mac);
-		if (n->peer_vnet)
+		/* Frames go without our header again until DRIVER_OK: the
+		 * kernel must not send offloaded ones meanwhile. */
+		if (n->peer_vnet) {
+			apply_offloads(n, 0);
 			for (unsigned i = 0; i < n->max_pairs; i++)
 				if (pair_nc(n, i))
 					net_peer_using_vnet_hdr(pair_nc(n, i), 0);
+		}
 	}
 	n->peer_vnet = false;
 	update_active_pairs(n);
@@ -1023,11 +1039,11 @@ static uint64_t common_read(VNet *n, unsigned off, unsigned size)
 	case 0x00:
 		v = n->dfselect;
 		break;
-	case 0x04:
-		v = n->dfselect == 0   ? (uint32_t)n->host_features
-		    : n->dfselect == 1 ? (uint32_t)(n->host_features >> 32)
-				       : 0;
+	case 0x04: {
+		uint64_t f = n->host_features & ~LEGACY_ONLY_FEATURES;
+		v = n->dfselect == 0 ? (uint32_t)f : n->dfselect == 1 ? (uint32_t)(f >> 32) : 0;
 		break;
+	}
 	case 0x08:
 		v = n->gfselect;
 		break;
@@ -1169,6 +1185,11 @@ static void common_write(VNet *n, unsigned off, unsigned size, uint64_t v)
 	case 0x34:
 		if (q_writable)
 			set_hi(&q->used, (uint32_t)v);
+		break;
+	case 0x3a:
+		/* queue_reset (RING_RESET): done at once, so it reads 0. */
+		if (q && v == 1 && has(n, F_RING_RESET))
+			vq_reset(q);
 		break;
 	default:
 		break;
@@ -1314,6 +1335,47 @@ static const struct pci_bar_ops vnet_bar_ops = {
     .write = bar_write,
 };
 
+/*
+ * The PCI configuration access capability: an access to its data field
+ * goes to the modern BAR at the capability's offset, with its length (1,
+ * 2 or 4, aligned). As in QEMU the bar field is not looked at.
+ */
+static bool cfg_cap_window(VNet *n, unsigned offset, unsigned size, uint32_t *off, uint32_t *len)
+{
+	unsigned data = n->cfg_cap + 16u;
+	if (!n->cfg_cap || offset >= data + 4 || offset + size <= data)
+		return false;
+	const uint8_t *cfg = pci_config(n->nic.pci);
+	*len = nic_le32(cfg + n->cfg_cap + 12);
+	*off = nic_le32(cfg + n->cfg_cap + 8) & ~(*len - 1);
+	return (*len == 1 || *len == 2 || *len == 4) && *off <= BAR4_SIZE - *len;
+}
+
+static bool vnet_config_read(void *opaque, unsigned offset, unsigned size, uint32_t *value)
+{
+	VNet *n = opaque;
+	uint32_t off, len;
+	(void)value;
+	if (cfg_cap_window(n, offset, size, &off, &len)) {
+		uint64_t v = bar_read(n, 4, off, len);
+		uint8_t *data = pci_config(n->nic.pci) + n->cfg_cap + 16;
+		for (uint32_t i = 0; i < len; i++)
+			data[i] = (uint8_t)(v >> (8 * i));
+	}
+	return false; /* the default read returns the data field filled above */
+}
+
+static void vnet_config_written(void *opaque, unsigned offset, unsigned size, uint32_t value)
+{
+	VNet *n = opaque;
+	uint32_t off, len;
+	(void)value;
+	if (!cfg_cap_window(n, offset, size, &off, &len))
+		return;
+	uint32_t v = nic_le32(pci_config(n->nic.pci) + n->cfg_cap + 16);
+	bar_write(n, 4, off, len, len == 4 ? v : v & ((1u << (8 * len)) - 1));
+}
+
 /* --- net client hooks ------------------------------------------------------------------ */
 
 static void vnet_link_changed(NetClient *nc)
@@ -1456,6 +1518,8 @@ static void vnet_unrealize(void *opaque)
 }
 
 static const struct pci_device_ops vnet_pci_ops = {
+    .config_written = vnet_config_written,
+    .config_read = vnet_config_read,
     .reset = vnet_pci_reset,
     .unrealize = vnet_unrealize,
 };
@@ -1531,10 +1595,11 @@ static bool pow2(uint64_t v)
 	return v && !(v & (v - 1));
 }
 
+/* Types 2 (notify: + multiplier) and 5 (PCI config access: + data) take 20 bytes. */
 static int add_vendor_cap(VNet *n, uint8_t type, uint8_t bar, uint32_t off, uint32_t len,
-			  bool notify, GError **err)
+			  GError **err)
 {
-	uint8_t size = notify ? 20 : 16;
+	uint8_t size = type == 2 || type == 5 ? 20 : 16;
 	uint8_t at = pci_add_capability(n->nic.pci, PCI_CAP_ID_VNDR, size, err);
 	if (!at)
 		return -1;
@@ -1544,9 +1609,30 @@ static int add_vendor_cap(VNet *n, uint8_t type, uint8_t bar, uint32_t off, uint
 	cfg[at + 4] = bar;
 	nic_put_le32(cfg + at + 8, off);
 	nic_put_le32(cfg + at + 12, len);
-	if (notify)
+	if (type == 2)
 		nic_put_le32(cfg + at + 16, NOTIFY_MULT);
+	if (type == 5) {
+		/* The driver picks bar, offset and length, then moves data. */
+		uint8_t *wm = pci_wmask(n->nic.pci);
+		wm[at + 4] = 0xff;
+		memset(wm + at + 8, 0xff, 12);
+		n->cfg_cap = at;
+	}
 	return 0;
+}
+
+/* QEMU puts each new capability at the head of the list: same order here. */
+static void caps_newest_first(struct pci_device *pci)
+{
+	uint8_t *cfg = pci_config(pci);
+	uint8_t prev = 0;
+	for (uint8_t p = cfg[PCI_CAPABILITY_LIST], guard = 0; p && guard < 48; guard++) {
+		uint8_t next = cfg[p + 1];
+		cfg[p + 1] = prev;
+		prev = p;
+		p = next;
+	}
+	cfg[PCI_CAPABILITY_LIST] = prev;
 }
 
 static unsigned backend_queues(NetClient *peer)
@@ -1610,21 +1696,22 @@ static int vnet_init(const struct dev_model *model, struct dev_opts *opts, GErro
 		goto fail_prepared;
 	}
 
-	n->host_features =
-	    BIT(F_MAC) | BIT(F_VERSION_1) | BIT(F_NOTIFY_ON_EMPTY) | BIT(F_ANY_LAYOUT);
+	n->host_features = BIT(F_MAC) | BIT(F_VERSION_1) | BIT(F_NOTIFY_ON_EMPTY) |
+			   BIT(F_ANY_LAYOUT) | BIT(F_RING_RESET);
 	for (size_t i = 0; i < G_N_ELEMENTS(feature_props); i++)
 		if (dev_opts_bool(opts, feature_props[i].prop))
 			n->host_features |= BIT(feature_props[i].bit);
 	if (n->max_pairs > 1)
 		n->host_features |= BIT(F_MQ);
 	/* Offloads need a peer that carries the virtio header (QEMU drops
-	 * them the same way for other backends). */
+	 * them the same way for other backends, and keeps offering
+	 * CTRL_GUEST_OFFLOADS: the driver can only turn none on). */
 	if (!n->nic.peer || !n->nic.peer->ops || !n->nic.peer->ops->has_vnet_hdr ||
 	    !n->nic.peer->ops->has_vnet_hdr(n->nic.peer))
 		n->host_features &=
 		    ~(BIT(F_CSUM) | BIT(F_GUEST_CSUM) | BIT(F_GUEST_TSO4) | BIT(F_GUEST_TSO6) |
 		      BIT(F_GUEST_ECN) | BIT(F_GUEST_UFO) | BIT(F_HOST_TSO4) | BIT(F_HOST_TSO6) |
-		      BIT(F_HOST_ECN) | BIT(F_HOST_UFO) | BIT(F_CTRL_GUEST_OFFLOADS));
+		      BIT(F_HOST_ECN) | BIT(F_HOST_UFO));
 	if (!(n->host_features & BIT(F_CTRL_VQ)))
 		n->host_features &= ~(BIT(F_CTRL_RX) | BIT(F_CTRL_VLAN) | BIT(F_CTRL_RX_EXTRA) |
 				      BIT(F_GUEST_ANNOUNCE) | BIT(F_CTRL_MAC_ADDR) | BIT(F_MQ) |
@@ -1648,19 +1735,26 @@ static int vnet_init(const struct dev_model *model, struct dev_opts *opts, GErro
 	};
 	if (!nic_pci_new(&n->nic, opts, &ident, &vnet_pci_ops, n, err))
 		goto fail_prepared;
-	if ((!modern_only && pci_register_bar(n->nic.pci, 0, PCI_BAR_IO, LEGACY_BAR_SIZE,
-					      &vnet_bar_ops, err) < 0) ||
+	uint64_t legacy_size =
+	    (n->host_features & BIT(F_MQ)) ? 2 * LEGACY_BAR_SIZE : LEGACY_BAR_SIZE;
+	if ((!modern_only &&
+	     pci_register_bar(n->nic.pci, 0, PCI_BAR_IO, legacy_size, &vnet_bar_ops, err) < 0) ||
 	    (n->nvectors && pci_register_bar(n->nic.pci, 1, PCI_BAR_MEM32, MSIX_BAR_SIZE,
 					     &vnet_bar_ops, err) < 0) ||
 	    pci_register_bar(n->nic.pci, 4, PCI_BAR_MEM64, BAR4_SIZE, &vnet_bar_ops, err) < 0)
 		goto fail_prepared;
-	if (add_vendor_cap(n, 1, 4, COMMON_OFF, 0x38, false, err) < 0 ||
-	    add_vendor_cap(n, 3, 4, ISR_OFF, 1, false, err) < 0 ||
-	    add_vendor_cap(n, 4, 4, DEVCFG_OFF, 10, false, err) < 0 ||
-	    add_vendor_cap(n, 2, 4, NOTIFY_OFF, NOTIFY_MULT * n->nqueues, true, err) < 0)
+	/* QEMU's BAR4 is prefetchable (the bit is read-only to the guest). */
+	pci_config(n->nic.pci)[PCI_BASE_ADDRESS_0 + 4 * 4] |= 0x08;
+	/* One 4 KiB page per structure, as QEMU describes them. */
+	if (add_vendor_cap(n, 1, 4, COMMON_OFF, 0x1000, err) < 0 ||
+	    add_vendor_cap(n, 3, 4, ISR_OFF, 0x1000, err) < 0 ||
+	    add_vendor_cap(n, 4, 4, DEVCFG_OFF, 0x1000, err) < 0 ||
+	    add_vendor_cap(n, 2, 4, NOTIFY_OFF, 0x1000, err) < 0 ||
+	    add_vendor_cap(n, 5, 0, 0, 0, err) < 0)
 		goto fail_prepared;
 	if (n->nvectors && pci_msix_init(n->nic.pci, n->nvectors, 1, 0, 1, 0x800, err) < 0)
 		goto fail_prepared;
+	caps_newest_first(n->nic.pci);
 	if (dev_opts_bool(opts, "ioeventfd")) {
 		for (unsigned i = 0; i < n->nqueues; i++) {
 			GError *e = NULL;

@@ -307,10 +307,24 @@ def t_link(model):
 def t_malicious(model):
     with Run('kite', model) as r:
         before = r.m.net_stats(r.nicname)
+
+        def reached():
+            s = r.m.net_stats(r.nicname)
+            return s['rx-packets'] + s['rx-dropped'] + s['rx-queued']
+
+        def inject(n):
+            # frames arriving while the rings are hostile: back once the
+            # NIC took, dropped or queued each of them
+            start = reached()
+            for i in range(n):
+                r.wire.send(T.frame(BCAST, SRC, bytes([0x80 + i]) * 60))
+            T.wait_until(lambda: reached() >= start + n, what='injected frames reaching the NIC')
+        r.drv.inject = inject
         tx_drops, _ = r.drv.malicious()
+        mid = r.m.net_stats(r.nicname)
         for i in range(8):
             r.wire.send(T.frame(BCAST, SRC, bytes([i]) * 60))
-        T.wait_until(lambda: r.m.net_stats(r.nicname)['rx-dropped'] > before['rx-dropped'],
+        T.wait_until(lambda: r.m.net_stats(r.nicname)['rx-dropped'] > mid['rx-dropped'],
                      what='rx-dropped to count the frames the hostile rings lost')
         after = r.m.net_stats(r.nicname)
         T.check(after['tx-dropped'] - before['tx-dropped'] >= tx_drops,
