@@ -249,6 +249,7 @@ static const struct proc_entry procs[] = {
     {PROC_DOMAIN_SHUTDOWN, "virDomainShutdown", proc_shutdown, P_WRITE, DOM},
     {PROC_DOMAIN_SHUTDOWN_FLAGS, "virDomainShutdownFlags", proc_shutdown_flags, P_WRITE, DOM},
     {PROC_DOMAIN_REBOOT, "virDomainReboot", proc_reboot, P_WRITE, DOM},
+    {PROC_DOMAIN_RESET, "virDomainReset", proc_reset, P_WRITE, DOM},
     {PROC_DOMAIN_SUSPEND, "virDomainSuspend", proc_suspend, P_WRITE, DOM},
     {PROC_DOMAIN_RESUME, "virDomainResume", proc_resume, P_WRITE, DOM},
     {PROC_DOMAIN_GET_INFO, "virDomainGetInfo", proc_get_info, 0, DOM},

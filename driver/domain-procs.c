@@ -454,6 +454,15 @@ PROC(proc_reboot)
 	return d && check_flags(flags, 1, err) && domain_reboot(d, err);
 }
 
+PROC(proc_reset)
+{
+	uint32_t flags;
+	(void)c;
+	(void)out;
+	struct domain *d = dom_u32(in, &flags, err);
+	return d && check_flags(flags, 0, err) && domain_reset(d, err);
+}
+
 PROC(proc_suspend)
 {
 	(void)c;

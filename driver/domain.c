@@ -6,6 +6,7 @@
  *   <run>/domains/NAME/status.xml     live definition of a running domain
  *   <run>/domains/NAME/pid            "PID STARTTIME" of its kite process
  *   <run>/domains/NAME/qmp.sock       kite's QMP socket
+ *   <run>/domains/NAME/taps           persistent taps made for hot-plugged NICs
  *   <log>/NAME.log                    kite's stdout/stderr, appended
  *
  * kite stays this daemon's own child (no double fork) and is watched
@@ -18,6 +19,7 @@
 #include <glib-unix.h>
 #include <glib/gi18n.h>
 #include <glib/gstdio.h>
+#include <net/if.h>
 #include <poll.h>
 #include <signal.h>
 #include <string.h>
@@ -41,6 +43,8 @@
 
 static GPtrArray *domains;
 static int next_id = 1;
+
+static void interface_removed(struct domain *d, const char *alias);
 
 GPtrArray *domains_list(void)
 {
@@ -122,6 +126,7 @@ static void domain_free(struct domain *d)
 {
 	kite_domain_def_free(d->def);
 	kite_domain_def_free(d->live);
+	g_clear_pointer(&d->own_taps, g_ptr_array_unref);
 	g_free(d->run_dir);
 	g_free(d);
 }
@@ -374,6 +379,86 @@ static void notify_hook(const KiteDomainDef *def, const char *op, const char *su
 	daemon_hook_notify(HOOK_DOMAIN, def->name, op, subop, xml);
 }
 
+/* ------------------------------------------------------------ hot-plug taps */
+
+/*
+ * A hot-plugged NIC on a network or bridge gets a tap the daemon creates
+ * persistent and kite opens by name (kite has no way to receive an fd over
+ * its monitor). Such a tap survives kite, so the daemon deletes it when the
+ * NIC is removed or the domain stops. The names are kept in the run
+ * directory, so a daemon restart, or a crash, still knows them.
+ */
+
+static char *taps_path(const char *run_dir)
+{
+	return g_build_filename(run_dir, "taps", NULL);
+}
+
+static GPtrArray *read_taps(const char *run_dir)
+{
+	GPtrArray *taps = g_ptr_array_new_with_free_func(g_free);
+	g_autofree char *path = taps_path(run_dir);
+	g_autofree char *text = NULL;
+	if (!g_file_get_contents(path, &text, NULL, NULL))
+		return taps;
+	g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
+	for (char **l = lines; *l; l++)
+		if (*g_strstrip(*l))
+			g_ptr_array_add(taps, g_strdup(*l));
+	return taps;
+}
+
+static void save_taps(struct domain *d)
+{
+	g_autofree char *path = taps_path(d->run_dir);
+	g_autoptr(GError) e = NULL;
+	if (!d->own_taps || !d->own_taps->len) {
+		g_unlink(path);
+		return;
+	}
+	GString *text = g_string_new(NULL);
+	for (guint i = 0; i < d->own_taps->len; i++)
+		g_string_append_printf(text, "%s\n", (char *)d->own_taps->pdata[i]);
+	if (!util_write_file_atomic(path, text->str, 0600, &e))
+		log_info("domain %s: cannot record its taps: %s", domain_name(d), e->message);
+	g_string_free(text, TRUE);
+}
+
+static void destroy_taps(const char *domain, GPtrArray *taps)
+{
+	for (guint i = 0; taps && i < taps->len; i++) {
+		g_autoptr(GError) e = NULL;
+		if (!kite_tap_destroy(taps->pdata[i], &e))
+			log_info("domain %s: cannot delete tap %s: %s", domain,
+				 (char *)taps->pdata[i], e->message);
+	}
+}
+
+static void own_tap(struct domain *d, const char *ifname)
+{
+	if (!d->own_taps)
+		d->own_taps = g_ptr_array_new_with_free_func(g_free);
+	g_ptr_array_add(d->own_taps, g_strdup(ifname));
+	save_taps(d);
+}
+
+/* Delete ifname if it is one of our persistent taps; others (made by
+ * kite, or the user's own) are left alone. */
+static void release_tap(struct domain *d, const char *ifname)
+{
+	for (guint i = 0; d->own_taps && i < d->own_taps->len; i++) {
+		if (strcmp(d->own_taps->pdata[i], ifname) != 0)
+			continue;
+		g_autoptr(GError) e = NULL;
+		if (!kite_tap_destroy(ifname, &e))
+			log_info("domain %s: cannot delete tap %s: %s", domain_name(d), ifname,
+				 e->message);
+		g_ptr_array_remove_index(d->own_taps, i);
+		save_taps(d);
+		return;
+	}
+}
+
 /* ------------------------------------------------------------ stopping */
 
 static void domain_unwatch(struct domain *d)
@@ -394,6 +479,9 @@ static void domain_stopped(struct domain *d, int reason, int event_detail)
 	console_domain_stopped(d);
 	if (d->live)
 		notify_hook(d->live, "stopped", "end");
+	/* kite is gone: the taps of hot-plugged NICs are not gone with it */
+	destroy_taps(domain_name(d), d->own_taps);
+	g_clear_pointer(&d->own_taps, g_ptr_array_unref);
 	if (d->run_dir)
 		util_remove_tree(d->run_dir);
 	g_clear_pointer(&d->run_dir, g_free);
@@ -542,6 +630,12 @@ bool domain_reboot(struct domain *d, GError **err)
 	return true;
 }
 
+bool domain_reset(struct domain *d, GError **err)
+{
+	/* kite's RESET event reports the reboot to clients (qmp_event). */
+	return simple_command(d, "system_reset", err);
+}
+
 static void enter_paused(struct domain *d)
 {
 	if (d->state == DOM_PAUSED)
@@ -620,6 +714,13 @@ static void qmp_event(const char *event, JsonObject *data, void *opaque)
 		enter_running(d);
 	} else if (strcmp(event, "RESET") == 0) {
 		events_domain_reboot(d);
+	} else if (strcmp(event, "DEVICE_DELETED") == 0) {
+		/* The guest ejected a device (or a reset did): whether or not a
+		 * detach still waits for it, the removal completes now. */
+		const char *alias =
+		    data ? json_object_get_string_member_with_default(data, "device", NULL) : NULL;
+		if (alias)
+			interface_removed(d, alias);
 	}
 }
 
@@ -742,9 +843,81 @@ static void close_taps(KiteNetBackend *nets, size_t n)
 	}
 }
 
-/* NICs on a network or a host bridge get a tap the daemon creates and
- * enslaves (vnetN, as libvirt names them) and hands to kite as an fd; the
- * tap disappears with the last fd, i.e. when kite exits. */
+/*
+ * A tap for a NIC on a network or a host bridge, created and enslaved by
+ * the daemon (vnetN, as libvirt names them). Its name goes to
+ * net->target_dev, a network's bridge to net->source_bridge. At start the
+ * tap goes to kite as *fd_out and disappears with the last fd, i.e. when
+ * kite exits; for a hot-plug it is made persistent (kite opens it by name)
+ * and *created says whether it is new: a tap the user named may exist.
+ */
+static bool connect_tap(KiteNetDef *net, bool persistent, int *fd_out, bool *created, GError **err)
+{
+	const char *bridge = NULL;
+	g_autofree char *net_bridge = NULL;
+
+	*fd_out = -1;
+	*created = false;
+	if (net->type == KITE_NET_NETWORK) {
+		struct network *n = network_find_name(net->source_network);
+		if (!n) {
+			virt_error(err, VERR_NO_NETWORK,
+				   _("Network not found: no network with matching name '%s'"),
+				   net->source_network);
+			return false;
+		}
+		if (!n->active) {
+			virt_error(
+			    err, VERR_OPERATION_INVALID,
+			    _("Requested operation is not valid: network '%s' is not active"),
+			    net->source_network);
+			return false;
+		}
+		g_autofree char *state = network_state_dir();
+		net_bridge = kite_network_get_bridge(n->def->name, state);
+		bridge = net_bridge ? net_bridge : n->def->bridge_name;
+	} else {
+		bridge = net->source_bridge;
+	}
+	if (!bridge) {
+		virt_error(err, VERR_CONFIG_UNSUPPORTED,
+			   _("unsupported configuration: interface %s has no bridge to connect to"),
+			   net->info.alias ? net->info.alias : "?");
+		return false;
+	}
+	g_autoptr(GError) e = NULL;
+	g_autofree char *ifname = NULL;
+	int fd = -1;
+	bool vnet_hdr = g_strcmp0(net->model, "virtio") == 0;
+	const char *template = net->target_dev && !g_str_has_prefix(net->target_dev, "vnet")
+				   ? net->target_dev
+				   : "vnet%d";
+	bool is_new = strchr(template, '%') || if_nametoindex(template) == 0;
+	if (!kite_tap_create(template, vnet_hdr, 1, persistent, (uid_t)-1, &ifname, &fd, &e) ||
+	    !kite_tap_attach_bridge(ifname, bridge, net->mtu, &e)) {
+		if (fd >= 0)
+			close(fd);
+		/* closing the fd removes a tap unless it is persistent */
+		if (ifname && persistent && is_new)
+			kite_tap_destroy(ifname, NULL);
+		virt_error(err, VERR_OPERATION_FAILED,
+			   _("cannot connect interface %s to bridge '%s': %s"),
+			   net->info.alias ? net->info.alias : "?", bridge, e->message);
+		return false;
+	}
+	*fd_out = fd;
+	*created = is_new;
+	g_free(net->target_dev);
+	net->target_dev = g_steal_pointer(&ifname);
+	if (net->type == KITE_NET_NETWORK) {
+		g_autofree char *resolved = g_strdup(bridge);
+		g_free(net->source_bridge);
+		net->source_bridge = g_steal_pointer(&resolved);
+	}
+	return true;
+}
+
+/* NICs on a network or a host bridge get a tap kite receives as an fd. */
 static bool resolve_interfaces(KiteDomainDef *live, KiteNetBackend *nets, GError **err)
 {
 	for (guint i = 0; i < live->interfaces->len; i++) {
@@ -753,62 +926,16 @@ static bool resolve_interfaces(KiteDomainDef *live, KiteNetBackend *nets, GError
 	}
 	for (guint i = 0; i < live->interfaces->len; i++) {
 		KiteNetDef *net = live->interfaces->pdata[i];
-		const char *bridge = NULL;
-		g_autofree char *net_bridge = NULL;
-		if (net->type == KITE_NET_NETWORK) {
-			struct network *n = network_find_name(net->source_network);
-			if (!n) {
-				virt_error(
-				    err, VERR_NO_NETWORK,
-				    _("Network not found: no network with matching name '%s'"),
-				    net->source_network);
-				goto fail;
-			}
-			if (!n->active) {
-				virt_error(err, VERR_OPERATION_INVALID,
-					   _("Requested operation is not valid: network '%s' is "
-					     "not active"),
-					   net->source_network);
-				goto fail;
-			}
-			g_autofree char *state = network_state_dir();
-			net_bridge = kite_network_get_bridge(n->def->name, state);
-			bridge = net_bridge ? net_bridge : n->def->bridge_name;
-		} else if (net->type == KITE_NET_BRIDGE) {
-			bridge = net->source_bridge;
-		} else {
+		bool created;
+		if (net->type != KITE_NET_NETWORK && net->type != KITE_NET_BRIDGE)
 			continue;
+		if (!connect_tap(net, false, &nets[i].tap_fd, &created, err)) {
+			close_taps(nets, live->interfaces->len);
+			return false;
 		}
-		g_autoptr(GError) e = NULL;
-		g_autofree char *ifname = NULL;
-		int fd = -1;
-		bool vnet_hdr = g_strcmp0(net->model, "virtio") == 0;
-		const char *template = net->target_dev && !g_str_has_prefix(net->target_dev, "vnet")
-					   ? net->target_dev
-					   : "vnet%d";
-		if (!kite_tap_create(template, vnet_hdr, 1, false, (uid_t)-1, &ifname, &fd, &e) ||
-		    !kite_tap_attach_bridge(ifname, bridge, net->mtu, &e)) {
-			if (fd >= 0)
-				close(fd);
-			virt_error(err, VERR_OPERATION_FAILED,
-				   _("cannot connect interface %s to bridge '%s': %s"),
-				   net->info.alias ? net->info.alias : "?", bridge ? bridge : "?",
-				   e->message);
-			goto fail;
-		}
-		nets[i].tap_fd = fd;
-		g_free(net->target_dev);
-		net->target_dev = g_steal_pointer(&ifname);
 		nets[i].ifname = net->target_dev;
-		if (net->type == KITE_NET_NETWORK) {
-			g_free(net->source_bridge);
-			net->source_bridge = g_strdup(bridge);
-		}
 	}
 	return true;
-fail:
-	close_taps(nets, live->interfaces->len);
-	return false;
 }
 
 /* Spawn kite for d (live already set up) and connect its monitor. On
@@ -955,6 +1082,10 @@ bool domain_start(struct domain *d, GError **err)
 		kite_domain_def_free(live);
 		return false;
 	}
+	run_dir = run_path(domain_name(d));
+	/* a run directory left behind names taps only we can delete */
+	g_autoptr(GPtrArray) stale_taps = read_taps(run_dir);
+	destroy_taps(domain_name(d), stale_taps);
 	nets = g_new0(KiteNetBackend, live->interfaces->len + 1);
 	if (!resolve_interfaces(live, nets, err)) {
 		notify_hook(live, "release", "end");
@@ -962,7 +1093,6 @@ bool domain_start(struct domain *d, GError **err)
 		return false;
 	}
 
-	run_dir = run_path(domain_name(d));
 	util_remove_tree(run_dir);
 	if (g_mkdir_with_parents(run_dir, 0700) < 0) {
 		virt_error(err, VERR_SYSTEM_ERROR, _("cannot create '%s': %s"), run_dir,
@@ -1065,6 +1195,170 @@ static KiteNetDef *find_iface_by_mac(KiteDomainDef *def, const uint8_t mac[6], g
 		}
 	}
 	return NULL;
+}
+
+static KiteNetDef *find_iface_by_alias(KiteDomainDef *def, const char *alias, guint *index)
+{
+	for (guint i = 0; def && i < def->interfaces->len; i++) {
+		KiteNetDef *n = def->interfaces->pdata[i];
+		if (n->info.alias && strcmp(n->info.alias, alias) == 0) {
+			if (index)
+				*index = i;
+			return n;
+		}
+	}
+	return NULL;
+}
+
+static void netdev_del(struct qmp *q, const char *id, GError **err)
+{
+	JsonObject *a = json_object_new();
+	json_object_set_string_member(a, "id", id);
+	JsonNode *r = qmp_command(q, "netdev_del", a, err);
+	if (r)
+		json_node_unref(r);
+}
+
+/*
+ * kite no longer has the NIC with this alias: the guest ejected it (or a
+ * reset did), whether or not a detach still waits for it. What libvirt's
+ * qemuDomainRemoveNetDevice does: the host side goes (netdev_del, then our
+ * tap), the interface leaves the live definition and its status file, and
+ * clients hear of it (device-removed).
+ */
+static void interface_removed(struct domain *d, const char *alias)
+{
+	guint idx;
+	if (!domain_active(d) || !find_iface_by_alias(d->live, alias, &idx))
+		return;
+	KiteNetDef *net = d->live->interfaces->pdata[idx];
+	g_autofree char *name = g_strdup(alias);
+	g_autofree char *netdev = g_strconcat("host", name, NULL);
+	g_autoptr(GError) e = NULL;
+	if (d->qmp)
+		netdev_del(d->qmp, netdev, &e);
+	if (e)
+		log_info("domain %s: removing the host side of %s: %s", domain_name(d), name,
+			 e->message);
+	if (net->target_dev)
+		release_tap(d, net->target_dev);
+	g_ptr_array_remove_index(d->live->interfaces, idx);
+	g_clear_error(&e);
+	if (!save_status(d, &e))
+		log_info("domain %s: cannot save its status: %s", domain_name(d), e->message);
+	log_info("domain %s: interface %s removed", domain_name(d), name);
+	events_domain_device(d, name, false);
+}
+
+/* Add key=value to QMP arguments; a key seen before becomes a list
+ * (hostfwd=, guestfwd= may repeat). */
+static void args_add(JsonObject *o, const char *key, const char *value)
+{
+	if (!json_object_has_member(o, key)) {
+		json_object_set_string_member(o, key, value);
+		return;
+	}
+	JsonNode *old = json_object_get_member(o, key);
+	if (JSON_NODE_HOLDS_ARRAY(old)) {
+		json_array_add_string_element(json_node_get_array(old), value);
+		return;
+	}
+	JsonArray *a = json_array_new();
+	json_array_add_string_element(a, json_node_get_string(old));
+	json_array_add_string_element(a, value);
+	json_object_set_array_member(o, key, a);
+}
+
+/* One -netdev or -device value ("tap,ifname=vnet1,id=hostnet1") as the
+ * arguments of netdev_add or device_add: the first word under first_key,
+ * then every key=value (",," is a literal comma). */
+static JsonObject *keyval_to_args(const char *spec, const char *first_key)
+{
+	JsonObject *o = json_object_new();
+	g_autoptr(GString) item = g_string_new(NULL);
+	bool first = true;
+
+	for (const char *p = spec;; p++) {
+		if (*p == ',' && p[1] == ',') {
+			g_string_append_c(item, ',');
+			p++;
+			continue;
+		}
+		if (*p && *p != ',') {
+			g_string_append_c(item, *p);
+			continue;
+		}
+		char *eq = strchr(item->str, '=');
+		if (first)
+			json_object_set_string_member(o, first_key, item->str);
+		else if (eq) {
+			*eq = '\0';
+			args_add(o, item->str, eq + 1);
+		} else if (item->len)
+			args_add(o, item->str, "on");
+		first = false;
+		g_string_truncate(item, 0);
+		if (!*p)
+			break;
+	}
+	return o;
+}
+
+/*
+ * netdev_add and device_add arguments for interface idx of live, from the
+ * command line a start would give kite, so a hot-plugged NIC gets exactly
+ * the options, PCI address and host side it would get at start. tap: the
+ * name of the tap kite is to open (network, bridge), else NULL.
+ */
+static bool hotplug_args(const KiteDomainDef *live, guint idx, const char *tap, JsonObject **netdev,
+			 JsonObject **device, GError **err)
+{
+	const KiteNetDef *net = live->interfaces->pdata[idx];
+	g_autofree KiteNetBackend *nets = g_new0(KiteNetBackend, live->interfaces->len + 1);
+	g_autofree char *netdev_id = g_strconcat("host", net->info.alias, NULL);
+	g_autoptr(GError) xerr = NULL;
+	KiteArgvContext ctx;
+
+	*netdev = *device = NULL;
+	for (guint i = 0; i < live->interfaces->len; i++) {
+		nets[i].tap_fd = -1;
+		nets[i].vhost_fd = -1;
+	}
+	nets[idx].ifname = tap;
+	kite_argv_context_init(&ctx);
+	ctx.qmp_socket = "qmp.sock"; /* not used: only this NIC's options are */
+	ctx.qmp_fd = -1;
+	ctx.kvm = kvm_available();
+	ctx.nets = nets;
+	ctx.n_nets = live->interfaces->len;
+	g_auto(GStrv) argv = kite_domain_build_argv(live, &ctx, &xerr);
+	if (!argv) {
+		xml_error(err, xerr);
+		return false;
+	}
+	for (char **a = argv; a[0] && a[1]; a++) {
+		bool is_netdev = strcmp(a[0], "-netdev") == 0;
+		if (!is_netdev && strcmp(a[0], "-device") != 0)
+			continue;
+		JsonObject *o = keyval_to_args(a[1], is_netdev ? "type" : "driver");
+		JsonObject **slot = is_netdev ? netdev : device;
+		JsonNode *id = json_object_get_member(o, "id");
+		if (!*slot && id && JSON_NODE_HOLDS_VALUE(id) &&
+		    g_strcmp0(json_node_get_string(id), is_netdev ? netdev_id : net->info.alias) ==
+			0)
+			*slot = o;
+		else
+			json_object_unref(o);
+		a++;
+	}
+	if (!*netdev || !*device) {
+		g_clear_pointer(netdev, json_object_unref);
+		g_clear_pointer(device, json_object_unref);
+		virt_error(err, VERR_INTERNAL_ERROR,
+			   _("internal error: no kite options for interface %s"), net->info.alias);
+		return false;
+	}
+	return true;
 }
 
 KiteNetDef *domain_find_interface(struct domain *d, const char *name_or_mac)
@@ -1171,6 +1465,84 @@ static KiteDomainDef *def_with_interface(const KiteDomainDef *def, const char *f
 	return nd;
 }
 
+/*
+ * Hot-plug through kite as libvirt does through QEMU: the host side
+ * (netdev_add; for a network or bridge first a tap of ours), then the NIC
+ * (device_add), which kite announces to the guest. A failure takes back
+ * whatever was done.
+ */
+static bool attach_live(struct domain *d, const char *xml, KiteNetType type, GError **err)
+{
+	struct qmp *q = domain_monitor(d, err);
+	if (!q)
+		return false;
+	if (type != KITE_NET_USER && type != KITE_NET_NETWORK && type != KITE_NET_BRIDGE &&
+	    type != KITE_NET_ETHERNET) {
+		virt_error(err, VERR_CONFIG_UNSUPPORTED,
+			   _("unsupported configuration: hot-plugging an interface of type '%s' is "
+			     "not supported (only 'user', 'network', 'bridge' and 'ethernet')"),
+			   kite_net_type_to_string(type));
+		return false;
+	}
+	g_autoptr(KiteDomainDef) nl =
+	    def_with_interface(d->live, xml, KITE_XML_LIVE, KITE_XML_PARSE_LIVE, err);
+	if (!nl)
+		return false;
+	kite_domain_def_assign_aliases(nl);
+	guint idx = nl->interfaces->len - 1;
+	KiteNetDef *added = nl->interfaces->pdata[idx];
+	g_autofree char *alias = g_strdup(added->info.alias);
+	g_autofree char *netdev_id = g_strconcat("host", alias, NULL);
+	bool tap = type == KITE_NET_NETWORK || type == KITE_NET_BRIDGE;
+	bool created = false;
+	JsonObject *netdev = NULL, *device = NULL;
+	g_autoptr(GError) e = NULL; /* before the first goto */
+	JsonNode *r;
+
+	if (tap) {
+		int fd;
+		if (!connect_tap(added, true, &fd, &created, err))
+			return false;
+		close(fd); /* persistent: kite opens it by name */
+		if (created)
+			own_tap(d, added->target_dev);
+	}
+	if (!hotplug_args(nl, idx, tap ? added->target_dev : NULL, &netdev, &device, err))
+		goto undo_tap;
+	if (tap) {
+		/* as at start: our tap, no scripts, vnet headers for virtio */
+		json_object_set_string_member(netdev, "script", "no");
+		json_object_set_string_member(netdev, "downscript", "no");
+		json_object_set_string_member(
+		    netdev, "vnet_hdr", g_strcmp0(added->model, "virtio") == 0 ? "on" : "off");
+	}
+	r = qmp_command(q, "netdev_add", netdev, err);
+	if (!r) {
+		json_object_unref(device);
+		goto undo_tap;
+	}
+	json_node_unref(r);
+	r = qmp_command(q, "device_add", device, err);
+	if (!r)
+		goto undo_netdev;
+	json_node_unref(r);
+
+	kite_domain_def_free(d->live);
+	d->live = g_steal_pointer(&nl);
+	if (!save_status(d, &e))
+		log_info("domain %s: cannot save its status: %s", domain_name(d), e->message);
+	log_info("domain %s: interface %s hot-plugged", domain_name(d), alias);
+	events_domain_device(d, alias, true);
+	return true;
+
+undo_netdev:
+	netdev_del(q, netdev_id, NULL);
+undo_tap:
+	if (tap && created)
+		release_tap(d, added->target_dev);
+	return false;
+}
+
 bool domain_attach_device(struct domain *d, const char *xml, unsigned flags, GError **err)
 {
 	bool live, config;
@@ -1186,57 +1558,8 @@ bool domain_attach_device(struct domain *d, const char *xml, unsigned flags, GEr
 		xml_error(err, xerr);
 		return false;
 	}
-	if (live) {
-		/* Hot-plug through kite: netdev_add + device_add, as QEMU. */
-		struct qmp *q = domain_monitor(d, err);
-		if (!q)
-			return false;
-		if (fnet->type != KITE_NET_USER) {
-			virt_error(err, VERR_CONFIG_UNSUPPORTED,
-				   _("unsupported configuration: hot-plugging an interface of type "
-				     "'%s' is not supported yet (only 'user')"),
-				   kite_net_type_to_string(fnet->type));
-			return false;
-		}
-		KiteDomainDef *nl =
-		    def_with_interface(d->live, xml, KITE_XML_LIVE, KITE_XML_PARSE_LIVE, err);
-		if (!nl)
-			return false;
-		KiteNetDef *added = nl->interfaces->pdata[nl->interfaces->len - 1];
-		kite_domain_def_assign_aliases(nl);
-		char mac[18];
-		kite_mac_format(added->mac, mac);
-		g_autofree char *netdev = g_strconcat("host", added->info.alias, NULL);
-		JsonObject *a = json_object_new();
-		json_object_set_string_member(a, "type", "user");
-		json_object_set_string_member(a, "id", netdev);
-		JsonNode *r = qmp_command(q, "netdev_add", a, err);
-		if (!r) {
-			kite_domain_def_free(nl);
-			return false;
-		}
-		json_node_unref(r);
-		a = json_object_new();
-		json_object_set_string_member(
-		    a, "driver",
-		    g_strcmp0(added->model, "virtio") == 0 ? "virtio-net-pci" : added->model);
-		json_object_set_string_member(a, "netdev", netdev);
-		json_object_set_string_member(a, "id", added->info.alias);
-		json_object_set_string_member(a, "mac", mac);
-		r = qmp_command(q, "device_add", a, err);
-		if (!r) {
-			JsonObject *del = json_object_new();
-			json_object_set_string_member(del, "id", netdev);
-			json_node_unref(qmp_command(q, "netdev_del", del, NULL));
-			kite_domain_def_free(nl);
-			return false;
-		}
-		json_node_unref(r);
-		kite_domain_def_free(d->live);
-		d->live = nl;
-		save_status(d, NULL);
-		events_domain_device(d, added->info.alias, true);
-	}
+	if (live && !attach_live(d, xml, fnet->type, err))
+		return false;
 	if (config) {
 		KiteDomainDef *nc = def_with_interface(d->def, xml, KITE_XML_INACTIVE, 0, err);
 		if (!nc)
@@ -1253,44 +1576,91 @@ bool domain_attach_device(struct domain *d, const char *xml, unsigned flags, GEr
 	return true;
 }
 
+struct unplug_wait {
+	struct domain *d;
+	const char *alias;
+};
+
+static bool unplug_done(void *opaque)
+{
+	struct unplug_wait *w = opaque;
+	return !domain_active(w->d) || !find_iface_by_alias(w->d->live, w->alias, NULL);
+}
+
+/*
+ * Hot-unplug as libvirt 9.0 does with QEMU: device_del only asks the guest
+ * to let go of the NIC. Wait DOMAIN_UNPLUG_TIMEOUT_MS for DEVICE_DELETED
+ * (interface_removed finishes the removal, from the event handler); a guest
+ * that takes longer still gets success, the interface stays in the live
+ * XML until kite reports it gone.
+ */
+static bool detach_live(struct domain *d, const char *alias_in, GError **err)
+{
+	struct qmp *q = domain_monitor(d, err);
+	if (!q)
+		return false;
+	if (!alias_in) {
+		virt_error(err, VERR_INTERNAL_ERROR, _("internal error: interface has no alias"));
+		return false;
+	}
+	g_autofree char *alias = g_strdup(alias_in);
+	g_autoptr(GError) e = NULL;
+	JsonObject *a = json_object_new();
+	json_object_set_string_member(a, "id", alias);
+	JsonNode *r = qmp_command(q, "device_del", a, &e);
+	if (!r) {
+		const char *cls = qmp_error_class(q);
+		if (g_strcmp0(cls, "DeviceNotFound") == 0) {
+			/* Gone from kite already, its DEVICE_DELETED missed or
+			 * still on the way: finish the removal now. */
+			qmp_wait(q, 0, NULL, NULL);
+			interface_removed(d, alias);
+			return true;
+		}
+		if (cls)
+			/* libvirt's words for a refusal, "already in the process
+			 * of unplug" among them */
+			virt_error(err, VERR_INTERNAL_ERROR,
+				   _("internal error: unable to execute kite command '%s': %s"),
+				   "device_del", qmp_error_desc(q));
+		else
+			g_propagate_error(err, g_steal_pointer(&e));
+		return false;
+	}
+	json_node_unref(r);
+	struct unplug_wait w = {d, alias};
+	if (!qmp_wait(q, DOMAIN_UNPLUG_TIMEOUT_MS, unplug_done, &w))
+		log_info("domain %s: the guest has not released interface %s within %d s; "
+			 "the removal completes when it does",
+			 domain_name(d), alias, DOMAIN_UNPLUG_TIMEOUT_MS / 1000);
+	return true;
+}
+
 bool domain_detach_device(struct domain *d, const char *xml, unsigned flags, GError **err)
 {
 	bool live, config;
 	if (!affect(d, flags, &live, &config, err))
 		return false;
+	/* Removals kite reported meanwhile go first, so this one looks at the
+	 * interfaces as they are. */
+	if (live && d->qmp)
+		qmp_wait(d->qmp, 0, NULL, NULL);
 	g_autoptr(KiteDomainDef) frag = parse_fragment(xml, false, err);
 	if (!frag)
 		return false;
 	KiteNetDef *fnet = frag->interfaces->pdata[0];
 	char mac[18];
 	kite_mac_format(fnet->mac, mac);
-	guint li = 0, ci = 0;
-	KiteNetDef *ln = live ? find_iface_by_mac(d->live, fnet->mac, &li) : NULL;
+	guint ci = 0;
+	KiteNetDef *ln = live ? find_iface_by_mac(d->live, fnet->mac, NULL) : NULL;
 	KiteNetDef *cn = config ? find_iface_by_mac(d->def, fnet->mac, &ci) : NULL;
 	if ((live && !ln) || (config && !cn)) {
 		virt_error(err, VERR_DEVICE_MISSING,
 			   _("device not found: no interface with MAC address %s"), mac);
 		return false;
 	}
-	if (live) {
-		struct qmp *q = domain_monitor(d, err);
-		if (!q)
-			return false;
-		JsonObject *a = json_object_new();
-		json_object_set_string_member(a, "id", ln->info.alias ? ln->info.alias : "");
-		JsonNode *r = qmp_command(q, "device_del", a, err);
-		if (!r)
-			return false;
-		json_node_unref(r);
-		g_autofree char *alias = g_strdup(ln->info.alias);
-		g_autofree char *netdev = g_strconcat("host", alias, NULL);
-		a = json_object_new();
-		json_object_set_string_member(a, "id", netdev);
-		json_node_unref(qmp_command(q, "netdev_del", a, NULL));
-		g_ptr_array_remove_index(d->live->interfaces, li);
-		save_status(d, NULL);
-		events_domain_device(d, alias, false);
-	}
+	if (live && !detach_live(d, ln->info.alias, err))
+		return false;
 	if (config) {
 		g_autofree char *old =
 		    kite_domain_def_format(d->def, KITE_XML_SECURE | KITE_XML_INACTIVE);
@@ -1405,6 +1775,52 @@ static void load_configs(void)
 	}
 }
 
+/*
+ * After a daemon restart: a NIC whose removal the guest completed while no
+ * daemon listened (its DEVICE_DELETED is lost) is no longer on kite's PCI
+ * bus; finish its removal, as libvirt does on reconnecting
+ * (qemuProcessUpdateDevices). A removal still pending completes through
+ * the event as usual; kite itself refuses a second device_del for it.
+ */
+static void reconcile_interfaces(struct domain *d)
+{
+	g_autoptr(GError) e = NULL;
+	g_autoptr(JsonNode) ret = qmp_command(d->qmp, "query-pci", NULL, &e);
+	if (!ret || !JSON_NODE_HOLDS_ARRAY(ret)) {
+		log_info("domain %s: cannot list kite's PCI devices: %s", domain_name(d),
+			 e ? e->message : "not a list");
+		return;
+	}
+	g_autoptr(GHashTable) present = g_hash_table_new(g_str_hash, g_str_equal);
+	JsonArray *buses = json_node_get_array(ret);
+	for (guint b = 0; b < json_array_get_length(buses); b++) {
+		JsonNode *bn = json_array_get_element(buses, b);
+		JsonObject *bus = JSON_NODE_HOLDS_OBJECT(bn) ? json_node_get_object(bn) : NULL;
+		JsonNode *dn = bus ? json_object_get_member(bus, "devices") : NULL;
+		JsonArray *devs = dn && JSON_NODE_HOLDS_ARRAY(dn) ? json_node_get_array(dn) : NULL;
+		for (guint i = 0; devs && i < json_array_get_length(devs); i++) {
+			JsonNode *en = json_array_get_element(devs, i);
+			JsonObject *o =
+			    JSON_NODE_HOLDS_OBJECT(en) ? json_node_get_object(en) : NULL;
+			const char *id =
+			    o ? json_object_get_string_member_with_default(o, "qdev_id", "") : "";
+			if (*id)
+				g_hash_table_add(present, (gpointer)id);
+		}
+	}
+	g_autoptr(GPtrArray) gone = g_ptr_array_new_with_free_func(g_free);
+	for (guint i = 0; i < d->live->interfaces->len; i++) {
+		KiteNetDef *n = d->live->interfaces->pdata[i];
+		if (n->info.alias && !g_hash_table_contains(present, n->info.alias))
+			g_ptr_array_add(gone, g_strdup(n->info.alias));
+	}
+	for (guint i = 0; i < gone->len; i++) {
+		log_info("domain %s: interface %s was removed while the daemon was away",
+			 domain_name(d), (char *)gone->pdata[i]);
+		interface_removed(d, gone->pdata[i]);
+	}
+}
+
 /* Adopt a kite left running by a previous daemon. */
 static void adopt(const char *name)
 {
@@ -1425,6 +1841,8 @@ static void adopt(const char *name)
 		log_info("domain %s: no running kite to adopt (%s); cleaning up %s", name,
 			 e ? e->message : _("process gone"), dir);
 		kite_domain_def_free(live);
+		g_autoptr(GPtrArray) taps = read_taps(dir);
+		destroy_taps(name, taps);
 		util_remove_tree(dir);
 		return;
 	}
@@ -1448,6 +1866,7 @@ static void adopt(const char *name)
 	d->pid = pid;
 	d->own_child = false;
 	d->run_dir = g_strdup(dir);
+	d->own_taps = read_taps(dir);
 	d->pidfd = pidfd_open_compat(pid);
 	d->qmp = qmp_connect(qmp_path, 5000, &e);
 	if (!d->qmp || d->pidfd < 0) {
@@ -1467,6 +1886,7 @@ static void adopt(const char *name)
 	if (live->id >= next_id)
 		next_id = live->id + 1;
 	query_status(d);
+	reconcile_interfaces(d);
 	log_info("domain %s: adopted running kite (pid %d, id %d)", name, pid, live->id);
 	notify_hook(live, "reconnect", "begin");
 }

@@ -33,6 +33,10 @@ struct domain {
 	char *run_dir;
 	bool destroying;     /* destroy in progress: the exit is ours */
 	bool guest_shutdown; /* kite reported SHUTDOWN before exiting */
+	/* Taps this daemon created persistent for hot-plugged NICs: unlike the
+	 * ones handed to kite as fds at start, they outlive kite's fd and must
+	 * be deleted by us. Recorded in <run>/domains/NAME/taps. */
+	GPtrArray *own_taps;
 };
 
 void domains_init(void);
@@ -65,6 +69,8 @@ struct domain *domain_create_transient(const char *xml, bool validate, GError **
 bool domain_destroy(struct domain *d, GError **err);
 bool domain_shutdown(struct domain *d, GError **err);
 bool domain_reboot(struct domain *d, GError **err);
+/* virDomainReset: a hard reset (system_reset), no guest involvement. */
+bool domain_reset(struct domain *d, GError **err);
 bool domain_suspend(struct domain *d, GError **err);
 bool domain_resume(struct domain *d, GError **err);
 bool domain_set_autostart(struct domain *d, bool on, GError **err);
@@ -72,7 +78,14 @@ char *domain_get_xml(struct domain *d, unsigned flags);
 /* Nanoseconds of host CPU used by the running kite, 0 when inactive. */
 uint64_t domain_cpu_time(const struct domain *d);
 
-/* Devices. flags: DOMAIN_AFFECT_LIVE / _CONFIG (0 = current state). */
+/*
+ * Devices. flags: DOMAIN_AFFECT_LIVE / _CONFIG (0 = current state).
+ * A live detach asks the guest to release the NIC (device_del) and waits
+ * DOMAIN_UNPLUG_TIMEOUT_MS for it, as libvirt does; when the guest takes
+ * longer the call still succeeds and the removal completes when kite
+ * reports DEVICE_DELETED.
+ */
+#define DOMAIN_UNPLUG_TIMEOUT_MS 5000
 bool domain_attach_device(struct domain *d, const char *xml, unsigned flags, GError **err);
 bool domain_detach_device(struct domain *d, const char *xml, unsigned flags, GError **err);
 bool domain_update_device(struct domain *d, const char *xml, unsigned flags, GError **err);

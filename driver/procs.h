@@ -52,6 +52,7 @@ PROC(proc_destroy_flags);
 PROC(proc_shutdown);
 PROC(proc_shutdown_flags);
 PROC(proc_reboot);
+PROC(proc_reset);
 PROC(proc_suspend);
 PROC(proc_resume);
 PROC(proc_get_info);

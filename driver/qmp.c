@@ -4,6 +4,8 @@
  * nothing useful to do for that one client meanwhile, so a poll() with a
  * time limit keeps the code linear. Events that arrive while waiting are
  * queued and handed out from an idle callback, never from inside a command.
+ * qmp_wait() is the one exception: a caller waiting for an event (a device
+ * removal) gets every event delivered while it waits.
  */
 #include <errno.h>
 #include <glib-unix.h>
@@ -34,6 +36,8 @@ struct qmp {
 	GQueue events;
 	unsigned next_id;
 	bool closed;
+	char *err_class; /* of the last command kite answered with an error */
+	char *err_desc;
 	qmp_event_fn on_event;
 	qmp_closed_fn on_closed;
 	void *opaque;
@@ -122,25 +126,75 @@ static void qmp_mark_closed(struct qmp *q)
 		q->on_closed(q->opaque);
 }
 
-static gboolean qmp_readable(int fd, GIOCondition cond, gpointer opaque)
+/* Queue the events among the complete lines read so far; answers nobody
+ * waits for any more are dropped. */
+static void qmp_drain(struct qmp *q)
 {
-	struct qmp *q = opaque;
 	JsonObject *o;
-
-	(void)fd;
-	(void)cond;
-	bool alive = qmp_fill(q);
 	while ((o = qmp_next_object(q))) {
 		if (json_object_has_member(o, "event"))
 			qmp_queue_event(q, o);
 		json_object_unref(o);
 	}
-	if (!alive) {
+}
+
+/* Take in what kite sent. False once the connection is gone. */
+static bool qmp_take_input(struct qmp *q)
+{
+	bool alive = qmp_fill(q);
+	qmp_drain(q);
+	return alive;
+}
+
+static gboolean qmp_readable(int fd, GIOCondition cond, gpointer opaque)
+{
+	struct qmp *q = opaque;
+
+	(void)fd;
+	(void)cond;
+	if (!qmp_take_input(q)) {
 		q->watch = 0;
 		qmp_mark_closed(q);
 		return G_SOURCE_REMOVE;
 	}
 	return G_SOURCE_CONTINUE;
+}
+
+/* Hand the queued events to the handler now rather than from the idle
+ * callback. */
+static void qmp_deliver_events(struct qmp *q)
+{
+	if (q->idle) {
+		g_source_remove(q->idle);
+		q->idle = 0;
+	}
+	qmp_dispatch_events(q);
+}
+
+bool qmp_wait(struct qmp *q, int timeout_ms, qmp_done_fn done, void *opaque)
+{
+	gint64 deadline = g_get_monotonic_time() + (gint64)MAX(timeout_ms, 0) * 1000;
+
+	for (;;) {
+		qmp_deliver_events(q);
+		if (done && done(opaque))
+			return true;
+		if (q->closed)
+			return false;
+		gint64 left_us = deadline - g_get_monotonic_time();
+		int ms = left_us > 0 ? (int)MIN((left_us + 999) / 1000, G_MAXINT) : 0;
+		struct pollfd pfd = {.fd = q->fd, .events = POLLIN};
+		int r = poll(&pfd, 1, ms);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			/* time is up (or poll failed): what came until now counts */
+			qmp_deliver_events(q);
+			return done && done(opaque);
+		}
+		if (!qmp_take_input(q))
+			qmp_mark_closed(q);
+	}
 }
 
 /* Wait for the next object, up to deadline (monotonic us). */
@@ -203,6 +257,8 @@ static JsonNode *qmp_exchange(struct qmp *q, const char *cmd, JsonObject *args, 
 		virt_error(err, VERR_OPERATION_FAILED, _("kite's monitor is not connected"));
 		return NULL;
 	}
+	g_clear_pointer(&q->err_class, g_free);
+	g_clear_pointer(&q->err_desc, g_free);
 	g_autofree char *id = g_strdup_printf("virtkited-%u", ++q->next_id);
 	g_autoptr(JsonBuilder) b = json_builder_new();
 	json_builder_begin_object(b);
@@ -250,6 +306,8 @@ static JsonNode *qmp_exchange(struct qmp *q, const char *cmd, JsonObject *args, 
 			const char *desc = e ? json_object_get_string_member_with_default(
 						   e, "desc", _("unknown error"))
 					     : _("unknown error");
+			q->err_class = g_strdup(cls);
+			q->err_desc = g_strdup(desc);
 			virt_error(err,
 				   strcmp(cls, "CommandNotFound") == 0 ? VERR_OPERATION_UNSUPPORTED
 								       : VERR_OPERATION_FAILED,
@@ -259,6 +317,9 @@ static JsonNode *qmp_exchange(struct qmp *q, const char *cmd, JsonObject *args, 
 				   _("kite's monitor sent an answer without return or error"));
 		}
 		json_object_unref(o);
+		/* An event that came in the same read as the answer is in our
+		 * buffer now, and the socket will not wake anybody up for it. */
+		qmp_drain(q);
 		return ret;
 	}
 }
@@ -266,6 +327,16 @@ static JsonNode *qmp_exchange(struct qmp *q, const char *cmd, JsonObject *args, 
 JsonNode *qmp_command(struct qmp *q, const char *cmd, JsonObject *args, GError **err)
 {
 	return qmp_exchange(q, cmd, args, QMP_COMMAND_TIMEOUT_MS, err);
+}
+
+const char *qmp_error_class(const struct qmp *q)
+{
+	return q->err_class;
+}
+
+const char *qmp_error_desc(const struct qmp *q)
+{
+	return q->err_desc;
 }
 
 char *qmp_hmp(struct qmp *q, const char *cmdline, GError **err)
@@ -352,5 +423,7 @@ void qmp_free(struct qmp *q)
 	g_queue_clear_full(&q->events, (GDestroyNotify)queued_event_free);
 	close(q->fd);
 	g_string_free(q->in, TRUE);
+	g_free(q->err_class);
+	g_free(q->err_desc);
 	g_free(q);
 }

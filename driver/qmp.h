@@ -29,6 +29,23 @@ void qmp_set_handlers(struct qmp *q, qmp_event_fn ev, qmp_closed_fn closed, void
  * CommandNotFound is VERR_OPERATION_UNSUPPORTED.
  */
 JsonNode *qmp_command(struct qmp *q, const char *cmd, JsonObject *args, GError **err);
+/*
+ * After a failed qmp_command: kite's error class ("GenericError",
+ * "DeviceNotFound", ...) and description when kite answered with an error,
+ * NULL when the command failed otherwise (no answer, connection lost).
+ */
+const char *qmp_error_class(const struct qmp *q);
+const char *qmp_error_desc(const struct qmp *q);
+/*
+ * Wait up to timeout_ms until done(opaque) is true, handing every event to
+ * the event handler as soon as it arrives (not from the main loop), so the
+ * handler can change what done() looks at. done may be NULL: then this only
+ * delivers what kite has sent so far (timeout_ms 0 does not block). Returns
+ * done's last answer; false as well when the connection closed. The event
+ * handler must not free q.
+ */
+typedef bool (*qmp_done_fn)(void *opaque);
+bool qmp_wait(struct qmp *q, int timeout_ms, qmp_done_fn done, void *opaque);
 /* human-monitor-command; returns the HMP output. */
 char *qmp_hmp(struct qmp *q, const char *cmdline, GError **err);
 void qmp_free(struct qmp *q);
