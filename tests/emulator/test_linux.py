@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: GPL-2.0-or-later
 """Boot Debian's Linux kernel on kite and wait for its first messages,
-"Linux version" and "Command line:" (with the -append text), on COM1.
+"Linux version", "Command line:" (with the -append text) and the e820
+memory map kite gave (compared line by line), on COM1.
 
 Modes (argv[1]):
   pvh      the kernel ELF is taken out of the bzImage on the host (xz) and
@@ -74,6 +75,36 @@ def extract_elf(bzimage, out):
     return out
 
 
+# kite's map for -m 256 (emulator/boot.c e820_build): low RAM up to the
+# EBDA, the EBDA, the BIOS area with kite's ACPI/MP tables, RAM from 1 MiB,
+# KVM's TSS/identity-map pages. Linux prints it as "BIOS-e820: [mem A-B] T"
+# after its own clean-up: it reserves the ISA hole 0xa0000-0xfffff itself,
+# so the EBDA and BIOS area come out as one reserved range.
+EXPECTED_E820 = [
+    ('0x0000000000000000', '0x000000000009fbff', 'usable'),
+    ('0x000000000009fc00', '0x00000000000fffff', 'reserved'),
+    ('0x0000000000100000', '0x000000000fffffff', 'usable'),
+    ('0x00000000feffc000', '0x00000000feffffff', 'reserved'),
+]
+
+
+def e820_lines(text):
+    out = []
+    for line in text.splitlines():
+        if 'BIOS-e820: [mem ' in line:
+            rng, kind = line.split('[mem ', 1)[1].split('] ', 1)
+            lo, hi = rng.split('-')
+            out.append((lo, hi, kind.strip()))
+    return out
+
+
+def e820_done(text):
+    """The whole map is out once a line after the last BIOS-e820 one is."""
+    lines = text.splitlines()
+    idx = [i for i, l in enumerate(lines) if 'BIOS-e820: [mem ' in l]
+    return bool(idx) and idx[-1] + 1 < len(lines)
+
+
 def main():
     mode = sys.argv[1] if len(sys.argv) > 1 else 'pvh'
     if mode == 'bzimage' and os.environ.get('KITE_SLOW_TESTS') != '1':
@@ -101,12 +132,17 @@ def main():
             time.sleep(1)
             with open(serial, errors='replace') as f:
                 text = f.read()
-            if 'Linux version' in text and 'Command line:' in text:
+            if 'Linux version' in text and 'Command line:' in text and e820_done(text):
                 line = [l for l in text.splitlines() if 'Command line:' in l][0]
                 if 'kite-marker' not in line:
                     print(f'FAIL: command line not passed: {line!r}')
                     sys.exit(1)
-                print(f'ok: Linux ({mode}) printed its banner after '
+                got = e820_lines(text)
+                if got != EXPECTED_E820:
+                    print(f'FAIL: the kernel saw another memory map than kite gives:\n'
+                          f'  got      {got}\n  expected {EXPECTED_E820}')
+                    sys.exit(1)
+                print(f'ok: Linux ({mode}) printed its banner and kite\'s e820 map after '
                       f'{time.monotonic() - start:.1f} s')
                 return
             if p.poll() is not None:
