@@ -436,6 +436,10 @@ NetClient *net_tap_client_new(NetClientType type, const char *name, int queue_in
 		int sz = VNET_HDR_LEN;
 		ioctl(fd, TUNSETVNETHDRSZ, &sz);
 	}
+	/* No offloads until a NIC asks (QEMU's net_tap_fd_init): a persistent
+	 * tap or a passed fd may keep a previous user's, and the kernel would
+	 * then hand over frames with partial checksums or GSO. */
+	ioctl(fd, TUNSETOFFLOAD, 0);
 	struct ifreq ifr = {0};
 	s->multi_queue = ioctl(fd, TUNGETIFF, &ifr) == 0 && (ifr.ifr_flags & IFF_MULTI_QUEUE);
 	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);

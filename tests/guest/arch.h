@@ -161,6 +161,27 @@ int e1000_tx_tso(struct netif *nif, const uint8_t *hdr, size_t hlen, const uint8
 int e1000_tx_csum(struct netif *nif, const uint8_t *frame, size_t len, size_t l4_off,
 		  size_t l4_csum_off);
 
+/* virtio-net transmit offloads (virtio-net.c), granted only when the
+ * device offers them (its backend carries the virtio header: a tap with
+ * vnet_hdr). The offloads the device took, VIRTIO_NET_OFFLOAD_*; 0 when
+ * 'nif' is not a virtio-net. */
+#define VIRTIO_NET_OFFLOAD_CSUM 1 /* VIRTIO_NET_F_CSUM */
+#define VIRTIO_NET_OFFLOAD_TSO4 2 /* VIRTIO_NET_F_HOST_TSO4 */
+unsigned virtio_net_tx_offloads(struct netif *nif);
+/* One frame with a virtio_net_hdr asking for offloads: 'hdr' (hlen
+ * bytes, copied) then 'payload' (the caller's memory, one descriptor per
+ * 4 KiB). The L4 checksum at csum_start + csum_offset must hold the
+ * pseudo-header sum including the L4 length, the IPv4 header checksum
+ * must be right (virtio computes no IP checksum). With gso_size (more
+ * payload than that required) it is one TCPv4 GSO frame of at most
+ * 65535 IP bytes, which the device cuts into gso_size segments behind
+ * copies of 'hdr'; without, one frame of at most 1514 bytes. Blocks until
+ * the device has read it. 0, or -1 (not offered, out of range, ring
+ * full or not drained). */
+int virtio_net_tx_offload(struct netif *nif, const uint8_t *hdr, size_t hlen,
+			  const uint8_t *payload, size_t plen, size_t csum_start,
+			  size_t csum_offset, uint16_t gso_size);
+
 /* ---- helpers the 8254x-family drivers share (nic.c) ---- */
 /* Writes 'cmd' to a self-completing command register (EERD, MDIC) at
  * 'reg' and polls it until a bit of 'done' is set, for at most
