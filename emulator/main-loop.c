@@ -44,6 +44,16 @@ static pthread_t main_thread;
 static ml_cb hook_before_wait, hook_after_wait;
 static int64_t (*virtual_now)(void); /* NULL: virtual timers run on host time */
 static void *hook_opaque;
+/*
+ * When the main loop's epoll_wait() times out (monotonic ns): INT64_MAX
+ * while it waits without a timeout, INT64_MIN while it is not waiting (it
+ * looks at every timer again before it next waits). Written by the main
+ * thread and read by threads arming timers, both under kite's lock, so a
+ * timer armed from a vCPU wakes the loop only when the loop would sleep
+ * past it: a vCPU that re-arms a timer for every frame it sends costs no
+ * eventfd write, epoll wake-up and lock hand-off per frame.
+ */
+static int64_t sleeping_until = INT64_MIN;
 
 void ml_set_poll_hooks(ml_cb before_wait, ml_cb after_wait, void *opaque)
 {
@@ -200,8 +210,9 @@ void ml_timer_mod(ml_timer *t, int64_t when_ns)
 {
 	t->when_ns = when_ns;
 	/* Armed from a vCPU thread (under kite's lock) while the main loop
-	 * sleeps with an older timeout: wake it so it recomputes. */
-	if (wake_fd >= 0 && !pthread_equal(pthread_self(), main_thread)) {
+	 * sleeps with a later timeout: wake it so it recomputes. */
+	if (wake_fd >= 0 && when_ns < __atomic_load_n(&sleeping_until, __ATOMIC_SEQ_CST) &&
+	    !pthread_equal(pthread_self(), main_thread)) {
 		uint64_t one = 1;
 		if (write(wake_fd, &one, sizeof(one)) < 0) {
 			/* saturated: a wake-up is already pending */
@@ -278,11 +289,15 @@ bool ml_iterate(int timeout_ms)
 	if (quit_requested)
 		return false;
 	int wait_ms = next_timeout_ms(timeout_ms);
+	__atomic_store_n(&sleeping_until,
+			 wait_ms < 0 ? INT64_MAX : ml_now_ns() + (int64_t)wait_ms * 1000000,
+			 __ATOMIC_SEQ_CST);
 	if (hook_before_wait)
 		hook_before_wait(hook_opaque);
 	int n = epoll_wait(epfd, evs, 64, wait_ms);
 	if (hook_after_wait)
 		hook_after_wait(hook_opaque);
+	__atomic_store_n(&sleeping_until, INT64_MIN, __ATOMIC_SEQ_CST);
 	for (int i = 0; i < n; i++) {
 		int fd = evs[i].data.fd;
 		/* An earlier callback in this batch may have removed this fd. */

@@ -71,7 +71,16 @@ typedef struct UserState {
 	NetClient *nc;
 	GArray *pollfds;     /* of SlirpPollFd, index = what slirp knows */
 	GHashTable *watched; /* fd -> epoll mask+1 */
+	/*
+	 * What the last full reconciliation mirrored into epoll (fd and
+	 * events per entry, revents 0), and whether slirp opened or closed a
+	 * socket since: a refill that finds the same list skips the hash
+	 * table work, which matters because it runs for every guest frame.
+	 */
+	GArray *applied;
+	bool pollset_stale;
 	ml_timer *tick;
+	int64_t tick_when; /* when tick is armed for, -1: not armed */
 	bool in_poll;
 	GList *channels; /* of FwdChannel*: guestfwd= to stdio or a socket */
 	bool stdio_used;
@@ -628,14 +637,18 @@ static void slirp_timer_mod(void *timer, int64_t expire_ms, void *opaque)
 
 static void slirp_register_fd(int fd, void *opaque)
 {
+	UserState *s = opaque;
 	(void)fd;
-	(void)opaque;
+	s->pollset_stale = true;
 }
 
 /* slirp is about to close fd: leave epoll before the number is reused. */
 static void slirp_unregister_fd(int fd, void *opaque)
 {
 	UserState *s = opaque;
+	/* The number may come back for another socket at the same place in
+	 * slirp's list: the next refill must not take the list as unchanged. */
+	s->pollset_stale = true;
 	if (g_hash_table_remove(s->watched, GINT_TO_POINTER(fd)))
 		ml_del_fd(fd);
 }
@@ -715,14 +728,40 @@ static void watch(UserState *s, int fd, uint32_t mask)
 	}
 	if (r == 0)
 		g_hash_table_insert(s->watched, GINT_TO_POINTER(fd), GUINT_TO_POINTER(mask + 1));
+	else
+		s->pollset_stale = true; /* try again on the next refill */
 }
 
-/* Ask slirp what it wants polled now and mirror that into epoll. */
-static void user_refill(UserState *s)
+static void arm_tick(UserState *s, int64_t when)
+{
+	s->tick_when = when;
+	ml_timer_mod(s->tick, when);
+}
+
+/*
+ * Ask slirp what it wants polled now and mirror that into epoll.
+ * after_poll: slirp's timers just ran, so the tick may move to the new
+ * timeout even if that is later. Otherwise (after a guest frame) it may
+ * only come earlier: frames arriving faster than slirp's timeout must not
+ * keep pushing its timers back.
+ */
+static void user_refill(UserState *s, bool after_poll)
 {
 	uint32_t timeout = 1000;
 	g_array_set_size(s->pollfds, 0);
 	slirp_pollfds_fill(s->slirp, &timeout, add_poll_cb, s);
+	int64_t when = ml_now_ns() + (int64_t)timeout * 1000000;
+	if (after_poll || s->tick_when < 0 || when < s->tick_when)
+		arm_tick(s, when);
+
+	/* An empty GArray's data may be NULL, which memcmp must not see. */
+	if (!s->pollset_stale && s->applied->len == s->pollfds->len &&
+	    (s->pollfds->len == 0 || memcmp(s->applied->data, s->pollfds->data,
+					    s->pollfds->len * sizeof(SlirpPollFd)) == 0))
+		return;
+	s->pollset_stale = false;
+	g_array_set_size(s->applied, 0);
+	g_array_append_vals(s->applied, s->pollfds->data, s->pollfds->len);
 
 	GHashTable *want = g_hash_table_new(NULL, NULL);
 	for (guint i = 0; i < s->pollfds->len; i++) {
@@ -747,7 +786,6 @@ static void user_refill(UserState *s)
 			watch(s, GPOINTER_TO_INT(k), GPOINTER_TO_UINT(v) - 1);
 	}
 	g_hash_table_destroy(want);
-	ml_timer_mod(s->tick, ml_now_ns() + (int64_t)timeout * 1000000);
 }
 
 static void chan_resume(UserState *s);
@@ -762,7 +800,7 @@ static void user_poll(UserState *s)
 		g_array_index(s->pollfds, SlirpPollFd, i).revents = 0;
 	s->in_poll = false;
 	chan_resume(s);
-	user_refill(s);
+	user_refill(s, true);
 }
 
 static void user_fd_event(int fd, uint32_t events, void *opaque)
@@ -779,14 +817,16 @@ static void user_fd_event(int fd, uint32_t events, void *opaque)
 
 static void user_tick(void *opaque)
 {
-	user_poll(opaque);
+	UserState *s = opaque;
+	s->tick_when = -1;
+	user_poll(s);
 }
 
 /* Something changed inside slirp (new socket, buffer space): look again on
  * the next loop iteration rather than re-entering slirp from its callback. */
 static void user_schedule(UserState *s)
 {
-	ml_timer_mod(s->tick, ml_now_ns());
+	arm_tick(s, ml_now_ns());
 }
 
 /* --- guest forwarding to a byte stream ---------------------------------------- */
@@ -953,7 +993,19 @@ static ssize_t user_receive(NetClient *nc, const struct iovec *iov, int iovcnt)
 		dhcp_snoop(s, buf, len, false);
 		slirp_input(s->slirp, buf, (int)len);
 	}
-	user_schedule(s);
+	/*
+	 * Usually this runs on the vCPU thread that wrote the NIC's doorbell.
+	 * slirp has sent the datagram on already; only a new socket, changed
+	 * poll events or an earlier timeout need mirroring, done here without
+	 * waking the main loop for every frame. Inside slirp_pollfds_poll (a
+	 * frame looped back through a NIC) the pollfds array is in use, and
+	 * guestfwd channels wait for user_poll to resume them: both keep the
+	 * full poll on the main loop.
+	 */
+	if (s->in_poll || s->channels)
+		user_schedule(s);
+	else
+		user_refill(s, false);
 	return len;
 }
 
@@ -970,6 +1022,7 @@ static void user_cleanup(NetClient *nc)
 	ml_timer_free(s->tick);
 	g_hash_table_destroy(s->watched);
 	g_array_free(s->pollfds, TRUE);
+	g_array_free(s->applied, TRUE);
 	g_array_free(s->leases, TRUE);
 	user_states = g_list_remove(user_states, s);
 	g_free(s);
@@ -1073,7 +1126,10 @@ static NetClient *user_create(KiteOpts *o, void *cfg, const char *name, GError *
 	UserState *s = g_new0(UserState, 1);
 	s->pollfds = g_array_new(FALSE, TRUE, sizeof(SlirpPollFd));
 	s->watched = g_hash_table_new(NULL, NULL);
+	s->applied = g_array_new(FALSE, TRUE, sizeof(SlirpPollFd));
+	s->pollset_stale = true;
 	s->tick = ml_timer_new(user_tick, s);
+	s->tick_when = -1;
 	s->dhcp_start = c->cfg.vdhcp_start;
 	s->netmask = c->cfg.vnetmask;
 	s->leases = g_array_new(FALSE, TRUE, sizeof(UserLease));
@@ -1117,12 +1173,13 @@ static NetClient *user_create(KiteOpts *o, void *cfg, const char *name, GError *
 		}
 	}
 	user_states = g_list_append(user_states, s);
-	user_refill(s);
+	user_refill(s, true);
 	return nc;
 fail:
 	ml_timer_free(s->tick);
 	g_hash_table_destroy(s->watched);
 	g_array_free(s->pollfds, TRUE);
+	g_array_free(s->applied, TRUE);
 	g_array_free(s->leases, TRUE);
 	g_free(s);
 	return NULL;
