@@ -3,8 +3,15 @@
  * Packet capture to classic pcap files: "-net dump" (a hub member seeing
  * every frame of its hub) and "-object filter-dump" (both directions of one
  * netdev). Files open with tcpdump/tshark/wireshark.
+ *
+ * Records are buffered and written at most FLUSH_DELAY_NS after the first
+ * unwritten one (or when the buffer fills), not with one write() per frame:
+ * a capture of a running guest is complete on disk within milliseconds, and
+ * a busy hub does not pay a system call per frame for being watched.
  */
 #include "backends.h"
+
+#include "../main-loop.h"
 
 #include <errno.h>
 #include <glib/gi18n.h>
@@ -14,13 +21,32 @@
 #define PCAP_MAGIC	  0xa1b2c3d4u
 #define LINKTYPE_ETHERNET 1
 #define DUMP_DEFAULT_LEN  65536
+#define FLUSH_DELAY_NS	  (10 * 1000 * 1000)
+#define WRITE_BUFFER	  (64 * 1024)
 
 struct PcapWriter {
 	FILE *f;
 	uint32_t snaplen;
 	bool failed; /* a write failed once: stop, the message was printed */
+	bool dirty;  /* records wait in the stdio buffer; flush is armed */
+	ml_timer *flush;
 	char *path;
 };
+
+static void write_failed(PcapWriter *w)
+{
+	g_printerr(_("net dump: write to %s failed, capture stopped: %s\n"), w->path,
+		   g_strerror(errno));
+	w->failed = true;
+}
+
+static void flush_fired(void *opaque)
+{
+	PcapWriter *w = opaque;
+	w->dirty = false;
+	if (!w->failed && fflush(w->f) != 0)
+		write_failed(w);
+}
 
 struct pcap_file_header {
 	uint32_t magic;
@@ -58,6 +84,8 @@ PcapWriter *pcap_writer_open(const char *path, uint32_t snaplen, GError **err)
 	w->f = f;
 	w->snaplen = snaplen;
 	w->path = g_strdup(path);
+	setvbuf(f, NULL, _IOFBF, WRITE_BUFFER);
+	w->flush = ml_timer_new(flush_fired, w);
 	return w;
 }
 
@@ -80,11 +108,13 @@ void pcap_writer_frame(PcapWriter *w, const struct iovec *iov, int iovcnt)
 		ok = fwrite(iov[i].iov_base, 1, n, w->f) == n;
 		caplen -= n;
 	}
-	/* Flushed per frame so a capture of a running guest is readable now. */
-	if (!ok || fflush(w->f) != 0) {
-		g_printerr(_("net dump: write to %s failed, capture stopped: %s\n"), w->path,
-			   g_strerror(errno));
-		w->failed = true;
+	if (!ok) {
+		write_failed(w);
+		return;
+	}
+	if (!w->dirty) {
+		w->dirty = true;
+		ml_timer_mod(w->flush, ml_now_ns() + FLUSH_DELAY_NS);
 	}
 }
 
@@ -92,7 +122,9 @@ void pcap_writer_close(PcapWriter *w)
 {
 	if (!w)
 		return;
-	fclose(w->f);
+	ml_timer_free(w->flush);
+	if (fclose(w->f) != 0 && !w->failed)
+		write_failed(w);
 	g_free(w->path);
 	g_free(w);
 }

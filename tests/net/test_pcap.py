@@ -37,6 +37,27 @@ class Pcap(unittest.TestCase):
         # 50; the reply is recorded after the request that caused it.
         self.assertEqual(lens, [(60, 50), (64, 50), (1014, 50)])
 
+    def test_capture_on_disk_while_running(self):
+        # Records are buffered, but reach the file within milliseconds of
+        # the frame, not only when kite exits: a running capture can be read.
+        cap = self.path("live.pcap")
+        h = nh.Harness(HARNESS, ["-net", "nic", "-net", "user", "-net", "dump,file=%s" % cap])
+        src = nh.mac("52:54:00:12:34:56")
+        h.tx("e1000.0", nh.arp_request(src, "10.0.2.15", "10.0.2.2"))
+        self.assertIsNotNone(h.wait_rx("e1000.0", lambda f: nh.is_arp_reply_from(f, "10.0.2.2")))
+        deadline = nh.time.monotonic() + 5
+        lens = []
+        while nh.time.monotonic() < deadline:
+            try:
+                lens = nh.tshark_lens(cap)
+            except nh.subprocess.CalledProcessError:
+                lens = []  # a record half written when tshark looked
+            if len(lens) == 2:
+                break
+            nh.time.sleep(0.05)
+        self.assertEqual(lens, [(60, 60), (64, 64)])
+        self.assertEqual(h.quit(), 0)
+
     def test_default_dump_file_name(self):
         cwd = os.getcwd()
         os.chdir(self.dir.name)
