@@ -10,12 +10,42 @@
 #include <netinet/in.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/mman.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include "../main-loop.h"
 
 #define RBUF_SIZE (NET_MAX_FRAME + 4)
+
+/* Datagrams moved per recvmmsg()/sendmmsg() call. */
+#define DGRAM_BATCH 32
+/* Datagrams read per main-loop event (two full recvmmsg() calls), so one
+ * busy socket does not keep the loop from the others. */
+#define DGRAM_READ_BUDGET (2 * DGRAM_BATCH)
+/* Bytes of frames a socket may hold for one sendmmsg(): 32 frames of up to
+ * 8 KiB, or a few of the largest; at least one NET_MAX_FRAME. */
+#define DGRAM_TX_AREA (4 * NET_MAX_FRAME)
+
+/* Datagrams read by the last recvmmsg() that were not handed over yet. */
+typedef struct DgramRx {
+	uint8_t *area; /* nslots buffers of 'stride' bytes */
+	size_t stride; /* >= NET_MAX_FRAME, a whole number of pages */
+	bool mapped;   /* area is our mmap() (else it is NetSock.rbuf) */
+	unsigned nslots;
+	unsigned next, count; /* slots [next, count) hold frames to deliver */
+	struct mmsghdr msgs[DGRAM_BATCH];
+	struct iovec iov[DGRAM_BATCH];
+} DgramRx;
+
+/* Frames sock_receive() took during a batch, sent by one sendmmsg(). */
+typedef struct DgramTx {
+	uint8_t *area; /* DGRAM_TX_AREA bytes, frames packed back to back */
+	size_t used;
+	unsigned count;
+	struct mmsghdr msgs[DGRAM_BATCH];
+	struct iovec iov[DGRAM_BATCH];
+} DgramTx;
 
 struct NetSock {
 	NetClient *nc;
@@ -32,9 +62,34 @@ struct NetSock {
 	GByteArray *wbuf; /* stream bytes the socket did not take yet */
 	char *prefix;	  /* "socket: " for -netdev socket, "" otherwise */
 	char *listen_info;
+	DgramRx *rx;	       /* datagram sockets, from the first read */
+	DgramTx *tx;	       /* datagram sockets, from the first batched send */
+	NetSock *pending_next; /* on the pending list while tx->count > 0 */
+	bool pending;
 };
 
+/*
+ * Send batching for datagram sockets. While a batch is open, a frame for a
+ * datagram socket is copied into its DgramTx and the socket goes on the
+ * pending list; closing the outermost batch sends each pending socket's
+ * frames with one sendmmsg(). A batch is only ever opened and closed by the
+ * same function around synchronous work (reading a socket and forwarding
+ * what was read), so every frame queued in it goes out before that function
+ * returns: batching never delays a frame past the work that produced it and
+ * needs no main-loop wake-up.
+ *
+ * A plain counter and list are enough: everything here runs with the big
+ * kite lock held (device.h, machine.h): main-loop fd handlers, and vCPU
+ * threads that send a NIC's frames take it for each exit. A batch never
+ * drops the lock, so a vCPU thread can only get here while no batch is open
+ * (batch_depth == 0) and sends directly, as before.
+ */
+static unsigned batch_depth;
+static NetSock *pending_head;
+
 static void sock_event(int fd, uint32_t events, void *opaque);
+static void batch_begin(void);
+static void batch_end(void);
 
 char *netsock_addr_str(const struct sockaddr *sa, socklen_t len)
 {
@@ -183,23 +238,223 @@ static void read_stream(NetSock *s)
 	}
 	s->rpos = 0;
 	s->rlen = (size_t)n;
+	/* Frames forwarded to datagram sockets go out together at the end. */
+	batch_begin();
 	process_rbuf(s);
+	batch_end();
+}
+
+/* Send one frame now; false if the socket did not take it. */
+static bool dgram_send_now(NetSock *s, const struct iovec *iov, int iovcnt)
+{
+	struct msghdr mh = {
+	    .msg_iov = (struct iovec *)iov,
+	    .msg_iovlen = iovcnt,
+	    .msg_name = s->destlen ? &s->dest : NULL,
+	    .msg_namelen = s->destlen,
+	};
+	return sendmsg(s->fd, &mh, MSG_DONTWAIT) >= 0;
+}
+
+/*
+ * Send the frames queued in this batch. sock_receive() told the net layer
+ * they were taken, so one the socket refuses is turned into a drop here,
+ * leaving the counters as if receive() had returned -1 for it.
+ */
+static void dgram_flush(NetSock *s)
+{
+	DgramTx *tx = s->tx;
+	unsigned i = 0;
+	while (i < tx->count && s->fd >= 0) {
+		int n = sendmmsg(s->fd, tx->msgs + i, tx->count - i, MSG_DONTWAIT);
+		if (n > 0) {
+			i += (unsigned)n;
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			break; /* the socket is full: the rest would fail alike */
+		/* An error of this one frame (EMSGSIZE, ENOBUFS...): the
+		 * frames after it may still go. */
+		s->nc->stats.rx_packets--;
+		s->nc->stats.rx_bytes -= tx->iov[i].iov_len;
+		s->nc->stats.rx_dropped++;
+		i++;
+	}
+	for (; i < tx->count; i++) {
+		s->nc->stats.rx_packets--;
+		s->nc->stats.rx_bytes -= tx->iov[i].iov_len;
+		s->nc->stats.rx_dropped++;
+	}
+	tx->count = 0;
+	tx->used = 0;
+}
+
+static void batch_begin(void)
+{
+	batch_depth++;
+}
+
+static void batch_end(void)
+{
+	if (--batch_depth)
+		return;
+	while (pending_head) {
+		NetSock *s = pending_head;
+		pending_head = s->pending_next;
+		s->pending_next = NULL;
+		s->pending = false;
+		dgram_flush(s);
+	}
+}
+
+static void pending_remove(NetSock *s)
+{
+	for (NetSock **p = &pending_head; *p; p = &(*p)->pending_next) {
+		if (*p == s) {
+			*p = s->pending_next;
+			break;
+		}
+	}
+	s->pending_next = NULL;
+	s->pending = false;
+}
+
+/* Anonymous memory, faulted in page by page as the kernel or we write it:
+ * a slot that only ever receives small frames costs one page. */
+static void *map_lazy(size_t size)
+{
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	return p == MAP_FAILED ? NULL : p;
+}
+
+/* Queue a frame for the batch's sendmmsg(); false: send it directly. */
+static bool dgram_queue(NetSock *s, const struct iovec *iov, int iovcnt, size_t len)
+{
+	if (!s->tx) {
+		uint8_t *area = map_lazy(DGRAM_TX_AREA);
+		if (!area)
+			return false; /* no memory for batching: send one by one */
+		s->tx = g_new0(DgramTx, 1);
+		s->tx->area = area;
+	}
+	DgramTx *tx = s->tx;
+	if (len > DGRAM_TX_AREA) {
+		/* Cannot happen (frames are at most NET_MAX_FRAME); keep the
+		 * order if it ever does. */
+		if (tx->count)
+			dgram_flush(s);
+		return false;
+	}
+	if (tx->count == DGRAM_BATCH || tx->used + len > DGRAM_TX_AREA)
+		dgram_flush(s);
+	uint8_t *buf = tx->area + tx->used;
+	net_iov_to_buf(iov, iovcnt, buf, len);
+	tx->iov[tx->count] = (struct iovec){buf, len};
+	tx->msgs[tx->count] = (struct mmsghdr){
+	    .msg_hdr =
+		{
+		    .msg_iov = &tx->iov[tx->count],
+		    .msg_iovlen = 1,
+		    .msg_name = s->destlen ? &s->dest : NULL,
+		    .msg_namelen = s->destlen,
+		},
+	};
+	tx->count++;
+	tx->used += len;
+	if (!s->pending) {
+		s->pending = true;
+		s->pending_next = pending_head;
+		pending_head = s;
+	}
+	return true;
+}
+
+static void dgram_rx_alloc(NetSock *s)
+{
+	DgramRx *rx = g_new0(DgramRx, 1);
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	/* Slots start on a page each, so a small frame touches one page. */
+	rx->stride = (NET_MAX_FRAME + page - 1) / page * page;
+	rx->area = map_lazy(rx->stride * DGRAM_BATCH);
+	rx->mapped = rx->area != NULL;
+	rx->nslots = DGRAM_BATCH;
+	if (!rx->mapped) {
+		/* No memory for the batch: one datagram per call in rbuf. */
+		rx->area = s->rbuf;
+		rx->nslots = 1;
+	}
+	for (unsigned i = 0; i < rx->nslots; i++) {
+		/* Exactly NET_MAX_FRAME: anything longer comes with MSG_TRUNC. */
+		rx->iov[i] = (struct iovec){rx->area + i * rx->stride, NET_MAX_FRAME};
+		rx->msgs[i].msg_hdr.msg_iov = &rx->iov[i];
+		rx->msgs[i].msg_hdr.msg_iovlen = 1;
+	}
+	s->rx = rx;
+}
+
+/*
+ * Hand over the datagrams read but not delivered yet, as long as the peer
+ * takes them. Returns false when it stopped because the peer is full: the
+ * rest stay for sock_drained(), reading is paused and further datagrams
+ * wait in the kernel.
+ */
+static bool dgram_deliver(NetSock *s)
+{
+	DgramRx *rx = s->rx;
+	while (rx->next < rx->count) {
+		if (!net_peer_can_accept(s->nc)) {
+			s->reading_paused = true;
+			update_events(s);
+			return false;
+		}
+		struct mmsghdr *m = &rx->msgs[rx->next];
+		const uint8_t *frame = rx->iov[rx->next].iov_base;
+		rx->next++;
+		if (m->msg_hdr.msg_flags & MSG_TRUNC) {
+			/* Longer than any frame: dropped on our account, as
+			 * net_send() counts an oversized frame. */
+			s->nc->stats.tx_dropped++;
+			continue;
+		}
+		if (m->msg_len > 0)
+			net_send(s->nc, frame, m->msg_len);
+	}
+	return true;
 }
 
 static void read_dgram(NetSock *s)
 {
-	for (int i = 0; i < 64; i++) {
+	if (!s->rx)
+		dgram_rx_alloc(s);
+	DgramRx *rx = s->rx;
+	for (unsigned budget = DGRAM_READ_BUDGET;;) {
+		/* Frames kept from an earlier round go first, in order. Each
+		 * round's forwarded frames leave before the next read, so a
+		 * sender waiting for them is not held up by it. */
+		batch_begin();
+		bool all = dgram_deliver(s);
+		batch_end();
+		if (!all || !budget)
+			break;
 		if (!net_peer_can_accept(s->nc)) {
 			/* Datagrams wait in the kernel until the guest catches up. */
 			s->reading_paused = true;
 			update_events(s);
-			return;
+			break;
 		}
-		ssize_t n = recv(s->fd, s->rbuf, RBUF_SIZE, MSG_DONTWAIT);
-		if (n < 0)
-			return;
-		if (n > 0)
-			net_send(s->nc, s->rbuf, n);
+		unsigned want = MIN(rx->nslots, budget);
+		int n = recvmmsg(s->fd, rx->msgs, want, MSG_DONTWAIT, NULL);
+		if (n <= 0)
+			break;
+		rx->next = 0;
+		rx->count = (unsigned)n;
+		budget -= (unsigned)n;
+		/* A short batch emptied the socket: deliver it, and leave the
+		 * next wake-up to epoll rather than try a read that fails. */
+		if ((unsigned)n < want)
+			budget = 0;
 	}
 }
 
@@ -280,15 +535,9 @@ static ssize_t sock_receive(NetClient *nc, const struct iovec *iov, int iovcnt)
 	if (s->fd < 0)
 		return -1; /* nobody on the other end: the frame is dropped */
 	if (s->dgram) {
-		struct msghdr mh = {
-		    .msg_iov = (struct iovec *)iov,
-		    .msg_iovlen = iovcnt,
-		    .msg_name = s->destlen ? &s->dest : NULL,
-		    .msg_namelen = s->destlen,
-		};
-		if (sendmsg(s->fd, &mh, MSG_DONTWAIT) < 0)
-			return -1;
-		return len;
+		if (batch_depth && dgram_queue(s, iov, iovcnt, len))
+			return len; /* sent, or counted as dropped, at batch_end() */
+		return dgram_send_now(s, iov, iovcnt) ? (ssize_t)len : -1;
 	}
 	if (s->connecting || s->wbuf->len)
 		return 0;
@@ -337,12 +586,15 @@ static void sock_drained(NetClient *nc)
 	NetSock *s = nc->opaque;
 	if (!s->reading_paused || s->fd < 0)
 		return;
-	if (s->dgram) {
+	batch_begin();
+	if (!s->dgram) {
+		process_rbuf(s);
+	} else if (!s->rx || dgram_deliver(s)) {
+		/* What the last read kept went over; the main loop reads on. */
 		s->reading_paused = false;
 		update_events(s);
-	} else {
-		process_rbuf(s);
 	}
+	batch_end();
 }
 
 static void sock_cleanup(NetClient *nc)
@@ -355,6 +607,17 @@ static void sock_cleanup(NetClient *nc)
 	if (s->listen_fd >= 0) {
 		ml_del_fd(s->listen_fd);
 		close(s->listen_fd);
+	}
+	if (s->pending)
+		pending_remove(s); /* its batched frames go with it */
+	if (s->tx) {
+		munmap(s->tx->area, DGRAM_TX_AREA);
+		g_free(s->tx);
+	}
+	if (s->rx) {
+		if (s->rx->mapped)
+			munmap(s->rx->area, s->rx->stride * DGRAM_BATCH);
+		g_free(s->rx);
 	}
 	g_free(s->rbuf);
 	if (s->wbuf)
