@@ -197,9 +197,15 @@ struct VNet {
 	uint8_t macs[MAC_TABLE_ENTRIES][6];
 	uint32_t vlans[MAX_VLAN / 32];
 	VNetPair qp[MAX_QUEUE_PAIRS];
-	Chain chain; /* scratch */
+	/* Scratch of transmit and the control queue. Receive has its own: a
+	 * frame sent from tx_pass() can come straight back in (slirp answering
+	 * with an ICMP error, a loop through a hub) while tx_pass() still holds
+	 * the chain it must hand back and the frame the backend is reading. */
+	Chain chain;
+	Chain rx_chain;
 	bool unplugged; /* hot-unplugged, freed once queued calls ran */
 	uint8_t buf[NET_MAX_FRAME + 64];
+	uint8_t rx_buf[NET_MAX_FRAME + 64];
 };
 
 static bool has(VNet *n, int f)
@@ -264,7 +270,12 @@ static int vq_pending(VNet *n, VQ *q, uint16_t *count)
 	}
 	uint16_t c = (uint16_t)(idx - q->last_avail);
 	if (c > q->size) {
-		vq_mark_broken(n, q, "avail index moved by more than the queue size");
+		char why[96];
+		g_snprintf(why, sizeof(why),
+			   "avail index moved by more than the queue size (%u published, %u taken, "
+			   "size %u)",
+			   idx, q->last_avail, q->size);
+		vq_mark_broken(n, q, why);
 		return -1;
 	}
 	*count = c;
@@ -502,16 +513,16 @@ static ssize_t pair_receive(VNet *n, unsigned pair, const struct iovec *iov, int
 	if (!vq_ready(n, q))
 		return 0;
 	size_t hdr = n->guest_hdr_len;
-	uint8_t *p = n->buf;
+	uint8_t *p = n->rx_buf;
 	size_t total;
 	if (n->peer_vnet) {
 		/* The tap's header is ours already (same length, negotiated). */
-		if (len < hdr || len > sizeof(n->buf))
+		if (len < hdr || len > sizeof(n->rx_buf))
 			return -1;
 		net_iov_to_buf(iov, iovcnt, p, len);
 		total = len;
 	} else {
-		if (len + hdr > sizeof(n->buf))
+		if (len + hdr > sizeof(n->rx_buf))
 			return -1;
 		memset(p, 0, hdr);
 		net_iov_to_buf(iov, iovcnt, p + hdr, len);
@@ -532,9 +543,9 @@ static ssize_t pair_receive(VNet *n, unsigned pair, const struct iovec *iov, int
 	while (room < total) {
 		if (needed >= pending)
 			return 0; /* the net layer keeps it until buffers come */
-		if (!vq_read_chain(n, q, (uint16_t)(q->last_avail + needed), &n->chain))
+		if (!vq_read_chain(n, q, (uint16_t)(q->last_avail + needed), &n->rx_chain))
 			return -1;
-		room += n->chain.wr_len;
+		room += n->rx_chain.wr_len;
 		needed++;
 		if (!mrg)
 			break;
@@ -546,12 +557,12 @@ static ssize_t pair_receive(VNet *n, unsigned pair, const struct iovec *iov, int
 	uint16_t old_used = q->used_idx;
 	size_t off = 0;
 	for (unsigned i = 0; i < needed; i++) {
-		if (!vq_read_chain(n, q, q->last_avail, &n->chain))
+		if (!vq_read_chain(n, q, q->last_avail, &n->rx_chain))
 			return -1;
 		size_t put =
-		    chain_write(n, &n->chain, 0, p + off, MIN(n->chain.wr_len, total - off));
+		    chain_write(n, &n->rx_chain, 0, p + off, MIN(n->rx_chain.wr_len, total - off));
 		q->last_avail++;
-		vq_push(n, q, n->chain.head, (uint32_t)put);
+		vq_push(n, q, n->rx_chain.head, (uint32_t)put);
 		off += put;
 	}
 	vq_set_avail_event(n, q);

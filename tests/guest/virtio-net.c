@@ -94,6 +94,11 @@ struct virtq {
 	uint8_t *bufs; /* size * BUF_SIZE */
 	uint16_t free_ids[QUEUE_MAX];
 	uint16_t nfree;
+	/* The driver's own record of each chain it published (head: length;
+	 * every member: the next one), as Linux keeps desc_extra: the shared
+	 * descriptor table is readable by the device and is not trusted. */
+	uint16_t chain_len[QUEUE_MAX];
+	uint16_t chain_next[QUEUE_MAX];
 };
 
 struct virtio_net {
@@ -183,11 +188,13 @@ static void reclaim_tx(struct virtio_net *vn)
 	while (q->last_used != used_idx(q)) {
 		uint32_t id = used_elem(q, q->last_used)->id;
 		q->last_used++;
-		for (uint16_t n = 0; id < q->size && n < q->size && q->nfree < q->size; n++) {
+		if (id >= q->size)
+			continue;
+		uint16_t len = q->chain_len[id];
+		q->chain_len[id] = 0; /* a head reported twice frees nothing twice */
+		for (uint16_t n = 0; n < len && q->nfree < q->size; n++) {
 			q->free_ids[q->nfree++] = (uint16_t)id;
-			if (!(q->desc[id].flags & VIRTQ_DESC_F_NEXT))
-				break;
-			id = q->desc[id].next;
+			id = q->chain_next[id];
 		}
 	}
 }
@@ -209,6 +216,7 @@ static int vn_tx(struct netif *nif, const void *frame, size_t len)
 	q->desc[id].addr = (uintptr_t)buf; /* may have held a payload piece */
 	q->desc[id].len = (uint32_t)(NET_HDR_LEN + len);
 	q->desc[id].flags = 0;
+	q->chain_len[id] = 1;
 	publish(q, id);
 	kick(q);
 	nif->tx_frames++;
@@ -250,10 +258,12 @@ int virtio_net_tx_offload(struct netif *nif, const uint8_t *hdr, size_t hlen,
 	q->desc[id].addr = (uintptr_t)buf;
 	q->desc[id].len = (uint32_t)(NET_HDR_LEN + hlen);
 	q->desc[id].flags = 0;
+	q->chain_len[head] = (uint16_t)pieces;
 	for (size_t off = 0; off < plen; off += GSO_PIECE) {
 		uint16_t next = q->free_ids[--q->nfree];
 		q->desc[id].flags = VIRTQ_DESC_F_NEXT;
 		q->desc[id].next = next;
+		q->chain_next[id] = next;
 		id = next;
 		q->desc[id].addr = (uintptr_t)(payload + off);
 		q->desc[id].len = (uint32_t)(plen - off < GSO_PIECE ? plen - off : GSO_PIECE);
