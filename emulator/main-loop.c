@@ -236,6 +236,11 @@ void ml_timer_free(ml_timer *t)
 	}
 }
 
+bool ml_on_main_thread(void)
+{
+	return pthread_equal(pthread_self(), main_thread);
+}
+
 void ml_call_from_thread(ml_cb cb, void *opaque)
 {
 	struct thread_call *c = calloc(1, sizeof(*c));

@@ -44,6 +44,9 @@ void ml_timer_mod(ml_timer *t, int64_t when_ns);
 void ml_timer_del(ml_timer *t); /* disarm */
 void ml_timer_free(ml_timer *t);
 
+/* Whether the caller is the main loop's thread (not a vCPU). */
+bool ml_on_main_thread(void);
+
 /* Run cb(opaque) on the main loop thread soon; safe from any thread. */
 void ml_call_from_thread(ml_cb cb, void *opaque);
 

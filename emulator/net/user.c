@@ -1000,9 +1000,12 @@ static ssize_t user_receive(NetClient *nc, const struct iovec *iov, int iovcnt)
 	 * waking the main loop for every frame. Inside slirp_pollfds_poll (a
 	 * frame looped back through a NIC) the pollfds array is in use, and
 	 * guestfwd channels wait for user_poll to resume them: both keep the
-	 * full poll on the main loop.
+	 * full poll on the main loop. So do frames that come from the main
+	 * loop itself (virtio-net's transmit runs there from its ioeventfd, a
+	 * batch of frames per wake-up): the poll then comes once, at the end
+	 * of this iteration, instead of a refill per frame.
 	 */
-	if (s->in_poll || s->channels)
+	if (s->in_poll || s->channels || ml_on_main_thread())
 		user_schedule(s);
 	else
 		user_refill(s, false);
