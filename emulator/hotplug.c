@@ -202,22 +202,27 @@ fail:
 	return NULL;
 }
 
+/* QEMU's refusal for a bus without a hot-plug handler: ISA and system
+ * devices always, PCI when the machine has no ACPI hot-plug controller. */
+static bool bus_hotpluggable(const struct dev_model *m, GError **err)
+{
+	bool pci = !strcmp(m->bus, "PCI");
+	if (pci && hp.present)
+		return true;
+	g_set_error(err, KITE_ERROR, KITE_ERR_GENERIC, _("Bus '%s' does not support hotplugging"),
+		    pci			     ? "pci.0"
+		    : !strcmp(m->bus, "ISA") ? "isa.0"
+					     : "main-system-bus");
+	return false;
+}
+
 static bool check_pluggable(const char *driver, GError **err)
 {
 	const struct dev_model *m = dev_model_find(driver);
 	if (!m || m->no_user)
 		return true; /* dev_create names the problem */
-	if (strcmp(m->bus, "PCI") != 0) {
-		g_set_error(err, KITE_ERROR, KITE_ERR_GENERIC,
-			    _("Bus '%s' does not support hotplugging"),
-			    !strcmp(m->bus, "ISA") ? "isa.0" : "main-system-bus");
+	if (!bus_hotpluggable(m, err))
 		return false;
-	}
-	if (!hp.present) {
-		g_set_error(err, KITE_ERROR, KITE_ERR_GENERIC,
-			    _("Bus '%s' does not support hotplugging"), "pci.0");
-		return false;
-	}
 	if (!m->hotpluggable) {
 		g_set_error(err, KITE_ERROR, KITE_ERR_GENERIC,
 			    _("Device '%s' does not support hotplugging"), m->name);
@@ -279,23 +284,15 @@ static int device_del(const char *id, GError **err)
 {
 	struct pci_device *d = find_by_id_or_path(id);
 	if (!d) {
+		/* a device of another bus (isa-debug-exit, isa-serial...) */
 		struct dev_instance *inst = dev_instance_find_id(id);
-		if (inst) {
-			/* a device of another bus (isa-debug-exit, isa-serial...) */
-			g_set_error(err, KITE_ERROR, KITE_ERR_GENERIC,
-				    _("Bus '%s' does not support hotplugging"),
-				    !strcmp(inst->model->bus, "ISA") ? "isa.0" : "main-system-bus");
-			return -1;
-		}
-		g_set_error(err, KITE_ERROR, KITE_ERR_DEVICE_NOT_FOUND, _("Device '%s' not found"),
-			    id);
+		if (!inst || bus_hotpluggable(inst->model, err))
+			g_set_error(err, KITE_ERROR, KITE_ERR_DEVICE_NOT_FOUND,
+				    _("Device '%s' not found"), id);
 		return -1;
 	}
-	if (!hp.present) {
-		g_set_error(err, KITE_ERROR, KITE_ERR_GENERIC,
-			    _("Bus '%s' does not support hotplugging"), "pci.0");
+	if (!bus_hotpluggable(pci_device_model(d), err))
 		return -1;
-	}
 	if (!pci_device_hotpluggable(d)) {
 		g_set_error(err, KITE_ERROR, KITE_ERR_GENERIC,
 			    _("Device '%s' does not support hotplugging"),

@@ -1035,6 +1035,29 @@ static int cmp_bar_size(const void *a, const void *b)
 	return sx < sy ? 1 : sx > sy ? -1 : 0;
 }
 
+/* Program BAR i of d to decode at a (type bits kept, upper half of 64-bit
+ * BARs too). */
+static void bar_set_address(struct pci_device *d, int i, uint64_t a)
+{
+	unsigned off = PCI_BASE_ADDRESS_0 + 4 * i;
+	uint32_t flags = cfg32(d, off) & (d->bars[i].type == PCI_BAR_IO ? 0x3 : 0xf);
+	set32(d->config + off, (uint32_t)a | flags);
+	if (d->bars[i].type == PCI_BAR_MEM64)
+		set32(d->config + off + 4, (uint32_t)(a >> 32));
+}
+
+/* Turn on I/O and memory decoding for the kinds of BARs d has, as firmware
+ * does once it assigned them, and map them. */
+static void enable_decoding(struct pci_device *d)
+{
+	uint16_t cmd = cfg16(d, PCI_COMMAND);
+	for (int i = 0; i < PCI_NUM_BARS; i++)
+		if (d->bars[i].registered)
+			cmd |= d->bars[i].type == PCI_BAR_IO ? PCI_COMMAND_IO : PCI_COMMAND_MEMORY;
+	set16(d->config + PCI_COMMAND, cmd);
+	bars_update(d);
+}
+
 void pci_assign_resources(void)
 {
 	resources_assigned = true;
@@ -1050,7 +1073,6 @@ void pci_assign_resources(void)
 	for (size_t k = 0; k < n; k++) {
 		struct pci_device *d = refs[k].d;
 		struct pci_bar *b = &d->bars[refs[k].i];
-		unsigned off = PCI_BASE_ADDRESS_0 + 4 * refs[k].i;
 		uint64_t *next = b->type == PCI_BAR_IO ? &io : &mmio;
 		uint64_t end = b->type == PCI_BAR_IO ? PCI_IO_END : KITE_PCI_MMIO_END;
 		uint64_t a = (*next + b->size - 1) & ~(b->size - 1);
@@ -1060,32 +1082,11 @@ void pci_assign_resources(void)
 			continue;
 		}
 		*next = a + b->size;
-		uint32_t flags = cfg32(d, off) & (b->type == PCI_BAR_IO ? 0x3 : 0xf);
-		set32(d->config + off, (uint32_t)a | flags);
-		if (b->type == PCI_BAR_MEM64)
-			set32(d->config + off + 4, (uint32_t)(a >> 32));
+		bar_set_address(d, refs[k].i, a);
 	}
-	for (int f = 0; f < 256; f++) {
-		struct pci_device *d = bus[f];
-		if (!d)
-			continue;
-		bool has_io = false, has_mem = false;
-		for (int i = 0; i < PCI_NUM_BARS; i++) {
-			if (!d->bars[i].registered)
-				continue;
-			if (d->bars[i].type == PCI_BAR_IO)
-				has_io = true;
-			else
-				has_mem = true;
-		}
-		uint16_t cmd = cfg16(d, PCI_COMMAND);
-		if (has_io)
-			cmd |= PCI_COMMAND_IO;
-		if (has_mem)
-			cmd |= PCI_COMMAND_MEMORY;
-		set16(d->config + PCI_COMMAND, cmd);
-		bars_update(d);
-	}
+	for (int f = 0; f < 256; f++)
+		if (bus[f])
+			enable_decoding(bus[f]);
 }
 
 /* ---- hot-plug ---- */
@@ -1133,20 +1134,15 @@ static bool bar_range_taken(const struct pci_device *self, int self_bar, bool io
 
 static int place_fresh_device(struct pci_device *d, GError **err)
 {
-	int order[PCI_NUM_BARS], n = 0;
+	struct bar_ref refs[PCI_NUM_BARS];
+	size_t n = 0;
 	for (int i = 0; i < PCI_NUM_BARS; i++)
 		if (d->bars[i].registered)
-			order[n++] = i;
+			refs[n++] = (struct bar_ref){d, i};
 	/* largest first, so small BARs do not fragment the space big ones need */
-	for (int x = 1; x < n; x++)
-		for (int y = x; y > 0 && d->bars[order[y]].size > d->bars[order[y - 1]].size; y--) {
-			int t = order[y];
-			order[y] = order[y - 1];
-			order[y - 1] = t;
-		}
-	uint16_t cmd = cfg16(d, PCI_COMMAND);
-	for (int k = 0; k < n; k++) {
-		int i = order[k];
+	qsort(refs, n, sizeof(refs[0]), cmp_bar_size);
+	for (size_t k = 0; k < n; k++) {
+		int i = refs[k].i;
 		struct pci_bar *b = &d->bars[i];
 		bool io = b->type == PCI_BAR_IO;
 		uint64_t base = io ? PCI_IO_BASE : KITE_PCI_MMIO_BASE;
@@ -1161,15 +1157,9 @@ static int place_fresh_device(struct pci_device *d, GError **err)
 				    (unsigned long long)b->size);
 			return -1;
 		}
-		unsigned off = PCI_BASE_ADDRESS_0 + 4 * i;
-		uint32_t flags = cfg32(d, off) & (io ? 0x3 : 0xf);
-		set32(d->config + off, (uint32_t)a | flags);
-		if (b->type == PCI_BAR_MEM64)
-			set32(d->config + off + 4, (uint32_t)(a >> 32));
-		cmd |= io ? PCI_COMMAND_IO : PCI_COMMAND_MEMORY;
+		bar_set_address(d, i, a);
 	}
-	set16(d->config + PCI_COMMAND, cmd);
-	bars_update(d);
+	enable_decoding(d);
 	return 0;
 }
 
