@@ -190,13 +190,16 @@ int64_t ml_virtual_deadline(void)
 	return d;
 }
 
-void ml_run_virtual_timers(int64_t now)
+/* Fire the timers of one clock (host or, under qtest, virtual) that are
+ * due at now. A callback may re-arm or free timers: restart the scan after
+ * each. */
+static void fire_due(int64_t now, bool virtual_clock)
 {
-	/* A callback may re-arm or free timers; restart the scan after each. */
 	for (bool fired = true; fired;) {
 		fired = false;
 		for (ml_timer *t = timers; t; t = t->next) {
-			if (on_virtual_clock(t) && t->when_ns >= 0 && t->when_ns <= now) {
+			if (on_virtual_clock(t) == virtual_clock && t->when_ns >= 0 &&
+			    t->when_ns <= now) {
 				t->when_ns = -1;
 				t->cb(t->opaque);
 				fired = true;
@@ -204,6 +207,11 @@ void ml_run_virtual_timers(int64_t now)
 			}
 		}
 	}
+}
+
+void ml_run_virtual_timers(int64_t now)
+{
+	fire_due(now, true);
 }
 
 void ml_timer_mod(ml_timer *t, int64_t when_ns)
@@ -273,19 +281,7 @@ static int next_timeout_ms(int timeout_ms)
 
 static void run_timers(void)
 {
-	int64_t now = ml_now_ns();
-	/* A callback may re-arm or free timers; restart the scan after each. */
-	for (bool fired = true; fired;) {
-		fired = false;
-		for (ml_timer *t = timers; t; t = t->next) {
-			if (t->when_ns >= 0 && t->when_ns <= now && !on_virtual_clock(t)) {
-				t->when_ns = -1;
-				t->cb(t->opaque);
-				fired = true;
-				break;
-			}
-		}
-	}
+	fire_due(ml_now_ns(), false);
 }
 
 bool ml_iterate(int timeout_ms)
