@@ -190,15 +190,23 @@ static void drop_connection(NetSock *s, const char *why)
 	}
 }
 
+/* True when the peer cannot take another frame now: reading pauses (what
+ * is unread waits in the kernel) until sock_drained(). */
+static bool peer_full(NetSock *s)
+{
+	if (net_peer_can_accept(s->nc))
+		return false;
+	s->reading_paused = true;
+	update_events(s);
+	return true;
+}
+
 /* Deframe what was read, as long as the peer can take frames. */
 static void process_rbuf(NetSock *s)
 {
 	while (s->fd >= 0 && s->rpos < s->rlen) {
-		if (!net_peer_can_accept(s->nc)) {
-			s->reading_paused = true;
-			update_events(s);
+		if (peer_full(s))
 			return;
-		}
 		const uint8_t *frame;
 		size_t flen;
 		ssize_t n = net_framer_feed(&s->framer, s->rbuf + s->rpos, s->rlen - s->rpos,
@@ -261,6 +269,13 @@ static bool dgram_send_now(NetSock *s, const struct iovec *iov, int iovcnt)
  * they were taken, so one the socket refuses is turned into a drop here,
  * leaving the counters as if receive() had returned -1 for it.
  */
+static void dgram_unsend(NetSock *s, size_t len)
+{
+	s->nc->stats.rx_packets--;
+	s->nc->stats.rx_bytes -= len;
+	s->nc->stats.rx_dropped++;
+}
+
 static void dgram_flush(NetSock *s)
 {
 	DgramTx *tx = s->tx;
@@ -277,16 +292,10 @@ static void dgram_flush(NetSock *s)
 			break; /* the socket is full: the rest would fail alike */
 		/* An error of this one frame (EMSGSIZE, ENOBUFS...): the
 		 * frames after it may still go. */
-		s->nc->stats.rx_packets--;
-		s->nc->stats.rx_bytes -= tx->iov[i].iov_len;
-		s->nc->stats.rx_dropped++;
-		i++;
+		dgram_unsend(s, tx->iov[i++].iov_len);
 	}
-	for (; i < tx->count; i++) {
-		s->nc->stats.rx_packets--;
-		s->nc->stats.rx_bytes -= tx->iov[i].iov_len;
-		s->nc->stats.rx_dropped++;
-	}
+	for (; i < tx->count; i++)
+		dgram_unsend(s, tx->iov[i].iov_len);
 	tx->count = 0;
 	tx->used = 0;
 }
@@ -404,11 +413,8 @@ static bool dgram_deliver(NetSock *s)
 {
 	DgramRx *rx = s->rx;
 	while (rx->next < rx->count) {
-		if (!net_peer_can_accept(s->nc)) {
-			s->reading_paused = true;
-			update_events(s);
+		if (peer_full(s))
 			return false;
-		}
 		struct mmsghdr *m = &rx->msgs[rx->next];
 		const uint8_t *frame = rx->iov[rx->next].iov_base;
 		rx->next++;
@@ -438,12 +444,8 @@ static void read_dgram(NetSock *s)
 		batch_end();
 		if (!all || !budget)
 			break;
-		if (!net_peer_can_accept(s->nc)) {
-			/* Datagrams wait in the kernel until the guest catches up. */
-			s->reading_paused = true;
-			update_events(s);
+		if (peer_full(s))
 			break;
-		}
 		unsigned want = MIN(rx->nslots, budget);
 		int n = recvmmsg(s->fd, rx->msgs, want, MSG_DONTWAIT, NULL);
 		if (n <= 0)
