@@ -748,17 +748,28 @@ static void query_status(struct domain *d)
 		set_state(d, DOM_RUNNING, REASON_RUNNING_BOOTED);
 }
 
+/* A kite query that answers with a list (query-chardev, query-pci); NULL,
+ * logged, when kite gives an error or something else. */
+static JsonNode *query_list(struct domain *d, const char *cmd, const char *what)
+{
+	g_autoptr(GError) e = NULL;
+	JsonNode *ret = qmp_command(d->qmp, cmd, NULL, &e);
+	if (ret && JSON_NODE_HOLDS_ARRAY(ret))
+		return ret;
+	log_info("domain %s: cannot list kite's %s: %s", domain_name(d), what,
+		 e ? e->message : "not a list");
+	if (ret)
+		json_node_unref(ret);
+	return NULL;
+}
+
 /* Record the ptys kite opened for serial ports and consoles in the live
  * definition (<source path='/dev/pts/N'/>), as libvirt does. */
 static void fill_ptys(struct domain *d)
 {
-	g_autoptr(GError) e = NULL;
-	g_autoptr(JsonNode) ret = qmp_command(d->qmp, "query-chardev", NULL, &e);
-	if (!ret || !JSON_NODE_HOLDS_ARRAY(ret)) {
-		log_info("domain %s: cannot list kite's character devices: %s", domain_name(d),
-			 e ? e->message : "not a list");
+	g_autoptr(JsonNode) ret = query_list(d, "query-chardev", "character devices");
+	if (!ret)
 		return;
-	}
 	JsonArray *a = json_node_get_array(ret);
 	GPtrArray *lists[] = {d->live->serials, d->live->consoles};
 	for (size_t l = 0; l < G_N_ELEMENTS(lists); l++) {
@@ -1784,13 +1795,9 @@ static void load_configs(void)
  */
 static void reconcile_interfaces(struct domain *d)
 {
-	g_autoptr(GError) e = NULL;
-	g_autoptr(JsonNode) ret = qmp_command(d->qmp, "query-pci", NULL, &e);
-	if (!ret || !JSON_NODE_HOLDS_ARRAY(ret)) {
-		log_info("domain %s: cannot list kite's PCI devices: %s", domain_name(d),
-			 e ? e->message : "not a list");
+	g_autoptr(JsonNode) ret = query_list(d, "query-pci", "PCI devices");
+	if (!ret)
 		return;
-	}
 	g_autoptr(GHashTable) present = g_hash_table_new(g_str_hash, g_str_equal);
 	JsonArray *buses = json_node_get_array(ret);
 	for (guint b = 0; b < json_array_get_length(buses); b++) {
