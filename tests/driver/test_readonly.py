@@ -22,7 +22,7 @@ def main():
         check("ro-test" in virsh(ro, "list", "--all", ro=True).stdout, "ro list")
         check("<name>ro-test</name>" in virsh(ro, "dumpxml", "ro-test", ro=True).stdout, "ro dumpxml")
         for args in (["define", f], ["undefine", "ro-test"], ["start", "ro-test"],
-                     ["destroy", "ro-test"], ["autostart", "ro-test"],
+                     ["destroy", "ro-test"], ["reset", "ro-test"], ["autostart", "ro-test"],
                      ["dumpxml", "--security-info", "ro-test"], ["net-define", f]):
             virsh_fails(ro, *args, ro=True, expect="operation forbidden")
 

@@ -83,6 +83,7 @@ def main():
         virsh_fails(uri, "attach-disk", "alpha", "/dev/null", "vdb", "--config", expect="disk")
         # Live changes need a running domain.
         virsh_fails(uri, "attach-device", "alpha", nic, "--live", expect="not running")
+        virsh_fails(uri, "reset", "alpha", expect="not running")
 
         # Clashes: same name with another UUID, same UUID with another name.
         f = write_file(d.root, "b.xml", domain_xml("alpha", UUID_B))

@@ -364,6 +364,12 @@ def dsdt_acpica():
         e = m.cmd('pmemsave', {'val': 0x7ffffff0, 'size': 64,
                                'filename': os.path.join(tmp, 'x')})
         check('error' in e and 'outside guest RAM' in e['error']['desc'], str(e))
+        check(not os.path.exists(os.path.join(tmp, 'x')), 'a failed pmemsave left its file')
+        e = m.cmd('pmemsave', {'val': 0, 'size': 16, 'filename': '/nonexistent/dir/f'})
+        check('error' in e and "Could not open '/nonexistent/dir/f'" in e['error']['desc'],
+              str(e))
+        e = m.cmd('pmemsave', {'val': 0, 'size': -1, 'filename': os.path.join(tmp, 'y')})
+        check('error' in e and "'size'" in e['error']['desc'], str(e))
         m.cmd('quit')
     finally:
         try:
