@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/prctl.h>
 #include <sys/eventfd.h>
 #include <time.h>
 #include <unistd.h>
@@ -94,6 +95,10 @@ int ml_init(void)
 	if (epfd >= 0)
 		return 0;
 	main_thread = pthread_self();
+	/* The kernel may defer a sleeping thread's wake-up by its timer slack
+	 * (50 us by default) to batch wake-ups; short device timers need it
+	 * close to their deadline. Threads started later inherit it. */
+	prctl(PR_SET_TIMERSLACK, 1000UL, 0, 0, 0);
 	epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (epfd < 0)
 		return -errno;
@@ -266,17 +271,39 @@ void ml_call_from_thread(ml_cb cb, void *opaque)
 	}
 }
 
-static int next_timeout_ms(int timeout_ms)
+/*
+ * When the loop next has to wake (monotonic ns), INT64_MAX for never: the
+ * earliest armed host-clock timer, or now + timeout_ms. Kept in
+ * nanoseconds: devices arm timers tens of microseconds ahead (virtio-net's
+ * transmit coalescing), which a millisecond wait would stretch 40-fold.
+ */
+static int64_t next_deadline_ns(int64_t now, int timeout_ms)
 {
-	int64_t now = ml_now_ns();
+	int64_t deadline = timeout_ms < 0 ? INT64_MAX : now + (int64_t)timeout_ms * 1000000;
 	for (ml_timer *t = timers; t; t = t->next) {
-		if (t->when_ns < 0 || on_virtual_clock(t))
-			continue;
-		int64_t ms = t->when_ns <= now ? 0 : (t->when_ns - now + 999999) / 1000000;
-		if (timeout_ms < 0 || ms < timeout_ms)
-			timeout_ms = (int)ms;
+		if (t->when_ns >= 0 && !on_virtual_clock(t) && t->when_ns < deadline)
+			deadline = t->when_ns;
 	}
-	return timeout_ms;
+	return deadline;
+}
+
+/* epoll_wait with a nanosecond timeout (epoll_pwait2, Linux 5.11); on an
+ * older kernel the timeout is rounded up to milliseconds. */
+static int wait_events(struct epoll_event *evs, int max, int64_t now, int64_t deadline)
+{
+	static bool no_pwait2;
+	if (deadline == INT64_MAX)
+		return epoll_wait(epfd, evs, max, -1);
+	int64_t ns = deadline > now ? deadline - now : 0;
+	if (!no_pwait2) {
+		struct timespec ts = {.tv_sec = ns / 1000000000, .tv_nsec = ns % 1000000000};
+		int n = epoll_pwait2(epfd, evs, max, &ts, NULL);
+		if (n >= 0 || errno != ENOSYS)
+			return n;
+		no_pwait2 = true;
+	}
+	int64_t ms = (ns + 999999) / 1000000;
+	return epoll_wait(epfd, evs, max, ms > INT32_MAX ? INT32_MAX : (int)ms);
 }
 
 static void run_timers(void)
@@ -289,13 +316,12 @@ bool ml_iterate(int timeout_ms)
 	struct epoll_event evs[64];
 	if (quit_requested)
 		return false;
-	int wait_ms = next_timeout_ms(timeout_ms);
-	__atomic_store_n(&sleeping_until,
-			 wait_ms < 0 ? INT64_MAX : ml_now_ns() + (int64_t)wait_ms * 1000000,
-			 __ATOMIC_SEQ_CST);
+	int64_t now = ml_now_ns();
+	int64_t deadline = next_deadline_ns(now, timeout_ms);
+	__atomic_store_n(&sleeping_until, deadline, __ATOMIC_SEQ_CST);
 	if (hook_before_wait)
 		hook_before_wait(hook_opaque);
-	int n = epoll_wait(epfd, evs, 64, wait_ms);
+	int n = wait_events(evs, 64, now, deadline);
 	if (hook_after_wait)
 		hook_after_wait(hook_opaque);
 	__atomic_store_n(&sleeping_until, INT64_MIN, __ATOMIC_SEQ_CST);

@@ -2,7 +2,7 @@
 /*
  * kite's event loop: one epoll set on the main thread for every file
  * descriptor (chardevs, monitors, net backends, ioeventfds that are not
- * handled in the kernel) plus millisecond timers. vCPU threads never touch
+ * handled in the kernel) plus timers with nanosecond deadlines. vCPU threads never touch
  * the loop directly; they use ml_call_from_thread() to queue work here.
  */
 #ifndef KITE_MAIN_LOOP_H
