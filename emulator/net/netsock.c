@@ -8,6 +8,7 @@
 #include <glib/gi18n.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/mman.h>
@@ -27,6 +28,14 @@
  * 8 KiB, or a few of the largest; at least one NET_MAX_FRAME. */
 #define DGRAM_TX_AREA (4 * NET_MAX_FRAME)
 
+#ifndef UDP_SEGMENT
+#define UDP_SEGMENT 103 /* linux/udp.h, Linux 4.18 */
+#endif
+/* Datagrams per UDP_SEGMENT send: the kernel's UDP_MAX_SEGMENTS (64 until
+ * Linux 6.x raised it) and, with headers, one IP packet's 64 KiB. */
+#define GSO_MAX_SEGS 64
+#define GSO_MAX_BYTES 65000
+
 /* Datagrams read by the last recvmmsg() that were not handed over yet. */
 typedef struct DgramRx {
 	uint8_t *area; /* nslots buffers of 'stride' bytes */
@@ -43,8 +52,15 @@ typedef struct DgramTx {
 	uint8_t *area; /* DGRAM_TX_AREA bytes, frames packed back to back */
 	size_t used;
 	unsigned count;
+	struct iovec iov[DGRAM_BATCH]; /* one per frame */
+	/* Filled at flush: one message per frame, or per run of frames
+	 * sent as one UDP_SEGMENT datagram (frames[i] of them). */
 	struct mmsghdr msgs[DGRAM_BATCH];
-	struct iovec iov[DGRAM_BATCH];
+	unsigned frames[DGRAM_BATCH];
+	union {
+		char buf[CMSG_SPACE(sizeof(uint16_t))];
+		struct cmsghdr align;
+	} cmsg[DGRAM_BATCH];
 } DgramTx;
 
 struct NetSock {
@@ -66,6 +82,9 @@ struct NetSock {
 	DgramTx *tx;	       /* datagram sockets, from the first batched send */
 	NetSock *pending_next; /* on the pending list while tx->count > 0 */
 	bool pending;
+	/* UDP segmentation offload for runs of equal-sized frames: frames
+	 * shorter than this may go in one send (0: never; see dgram_flush()). */
+	size_t gso_below;
 };
 
 /*
@@ -276,20 +295,86 @@ static void dgram_unsend(NetSock *s, size_t len)
 	s->nc->stats.rx_dropped++;
 }
 
+/*
+ * The frames from 'first' that go in one message: with UDP segmentation
+ * offload a run of frames of one size (the last may be shorter) leaves as
+ * one datagram that the kernel cuts back into the original ones, so the
+ * stack is crossed once per run instead of once per frame. The receiver
+ * gets the same datagrams either way.
+ */
+static unsigned dgram_run(NetSock *s, const DgramTx *tx, unsigned first)
+{
+	size_t size = tx->iov[first].iov_len, total = size;
+	unsigned n = 1;
+	if (size >= s->gso_below)
+		return 1;
+	while (first + n < tx->count && n < GSO_MAX_SEGS) {
+		size_t len = tx->iov[first + n].iov_len;
+		if (len > size || len == 0 || total + len > GSO_MAX_BYTES)
+			break;
+		total += len;
+		n++;
+		if (len < size)
+			break; /* only the last segment may be short */
+	}
+	return n;
+}
+
+/* Messages for the frames from 'first' on; returns how many. */
+static unsigned dgram_build(NetSock *s, DgramTx *tx, unsigned first)
+{
+	unsigned m = 0;
+	for (unsigned i = first; i < tx->count && m < DGRAM_BATCH; m++) {
+		unsigned n = dgram_run(s, tx, i);
+		struct msghdr *mh = &tx->msgs[m].msg_hdr;
+		*mh = (struct msghdr){
+		    .msg_iov = &tx->iov[i],
+		    .msg_iovlen = n,
+		    .msg_name = s->destlen ? &s->dest : NULL,
+		    .msg_namelen = s->destlen,
+		};
+		if (n > 1) {
+			mh->msg_control = tx->cmsg[m].buf;
+			mh->msg_controllen = sizeof(tx->cmsg[m].buf);
+			struct cmsghdr *c = CMSG_FIRSTHDR(mh);
+			c->cmsg_level = SOL_UDP;
+			c->cmsg_type = UDP_SEGMENT;
+			c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+			uint16_t seg = (uint16_t)tx->iov[i].iov_len;
+			memcpy(CMSG_DATA(c), &seg, sizeof(seg));
+		}
+		tx->frames[m] = n;
+		i += n;
+	}
+	return m;
+}
+
 static void dgram_flush(NetSock *s)
 {
 	DgramTx *tx = s->tx;
 	unsigned i = 0;
 	while (i < tx->count && s->fd >= 0) {
-		int n = sendmmsg(s->fd, tx->msgs + i, tx->count - i, MSG_DONTWAIT);
+		unsigned m = dgram_build(s, tx, i);
+		int n = sendmmsg(s->fd, tx->msgs, m, MSG_DONTWAIT);
 		if (n > 0) {
-			i += (unsigned)n;
+			for (int k = 0; k < n; k++)
+				i += tx->frames[k];
 			continue;
 		}
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			break; /* the socket is full: the rest would fail alike */
+		if (tx->frames[0] > 1) {
+			/*
+			 * The route refused the offload: segments larger than
+			 * its MTU allows (EINVAL), or a device without checksum
+			 * offload (EIO). Frames of this size and up go one by
+			 * one from now on, this run included.
+			 */
+			s->gso_below = errno == EINVAL ? tx->iov[i].iov_len : 0;
+			continue;
+		}
 		/* An error of this one frame (EMSGSIZE, ENOBUFS...): the
 		 * frames after it may still go. */
 		dgram_unsend(s, tx->iov[i++].iov_len);
@@ -361,15 +446,6 @@ static bool dgram_queue(NetSock *s, const struct iovec *iov, int iovcnt, size_t 
 	uint8_t *buf = tx->area + tx->used;
 	net_iov_to_buf(iov, iovcnt, buf, len);
 	tx->iov[tx->count] = (struct iovec){buf, len};
-	tx->msgs[tx->count] = (struct mmsghdr){
-	    .msg_hdr =
-		{
-		    .msg_iov = &tx->iov[tx->count],
-		    .msg_iovlen = 1,
-		    .msg_name = s->destlen ? &s->dest : NULL,
-		    .msg_namelen = s->destlen,
-		},
-	};
 	tx->count++;
 	tx->used += len;
 	if (!s->pending) {
@@ -725,6 +801,24 @@ int netsock_adopt_fd(NetSock *s, int fd, GError **err)
 	return 0;
 }
 
+/*
+ * Segmentation offload only for UDP (a datagram socket of another family
+ * would pass a run on as one datagram) to a unicast address: multicast
+ * goes to every member through paths less used to it, and is rare.
+ */
+static bool gso_allowed(int fd, const struct sockaddr *dest)
+{
+	int proto = 0;
+	socklen_t len = sizeof(proto);
+	if (getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &proto, &len) < 0 || proto != IPPROTO_UDP)
+		return false;
+	if (dest && dest->sa_family == AF_INET)
+		return !IN_MULTICAST(ntohl(((const struct sockaddr_in *)dest)->sin_addr.s_addr));
+	if (dest && dest->sa_family == AF_INET6)
+		return !IN6_IS_ADDR_MULTICAST(&((const struct sockaddr_in6 *)dest)->sin6_addr);
+	return true;
+}
+
 int netsock_dgram(NetSock *s, int fd, const struct sockaddr *dest, socklen_t destlen, GError **err)
 {
 	(void)err;
@@ -734,6 +828,7 @@ int netsock_dgram(NetSock *s, int fd, const struct sockaddr *dest, socklen_t des
 		memcpy(&s->dest, dest, destlen);
 		s->destlen = destlen;
 	}
+	s->gso_below = gso_allowed(fd, dest) ? GSO_MAX_BYTES : 0;
 	ml_add_fd(fd, EPOLLIN, sock_event, s);
 	return 0;
 }

@@ -7,13 +7,17 @@ arrive complete and in order, also when they come in bursts that fill whole
 batches; a far socket that takes nothing turns the batch's unsent frames
 into drops that query-kite-net-stats counts exactly; frames read in one
 batch after the peer filled up are kept, not lost; a datagram longer than
-the largest frame is dropped and counted, the rest of its batch goes on."""
+the largest frame is dropped and counted, the rest of its batch goes on.
+Runs of equal-sized frames, which kite sends with UDP segmentation
+offload, arrive as the original datagrams, also where the route refuses
+the offload (a small MTU)."""
 
 import contextlib
 import os
 import signal
 import socket
 import struct
+import subprocess
 import sys
 import tempfile
 import time
@@ -200,6 +204,78 @@ class DgramHubBurst(unittest.TestCase):
         self.assertEqual(st["b"]["rx-bytes"], sum(map(len, got)))
         # The queue never drained, so the first frames are the ones that got there.
         self.assertEqual(got, [frame(i, 200) for i in range(len(got))])
+
+
+@contextlib.contextmanager
+def in_netns(name):
+    """Sockets made inside are the network namespace's (setns() on this
+    thread only, back to ours on exit)."""
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    own = os.open("/proc/self/ns/net", os.O_RDONLY)
+    other = os.open("/run/netns/" + name, os.O_RDONLY)
+    try:
+        if libc.setns(other, 0x40000000) != 0:  # CLONE_NEWNET
+            raise OSError(ctypes.get_errno(), "setns " + name)
+        try:
+            yield
+        finally:
+            libc.setns(own, 0x40000000)
+    finally:
+        os.close(own)
+        os.close(other)
+
+
+# Bursts of frames sent while kite is stopped, so they leave in one
+# sendmmsg(): runs of one size (some with a short last frame) go as one
+# UDP_SEGMENT datagram each, and must come out as the original datagrams.
+GSO_BURSTS = [
+    [1000] * 30,                       # one run
+    [1514] * 32,                       # more than 64 KiB: two runs
+    [600] * 10 + [200] + [600] * 7 + [60] * 12,  # short last frames end runs
+    [300, 300, 400, 400, 400, 100, 60, 60, 1514, 1514, 59, 1514],
+    [64] * 32,                         # a full batch of the smallest
+]
+
+
+class DgramSegmentation(unittest.TestCase):
+    def bursts(self, netns=None, host="127.0.0.1"):
+        pa, ps, pb, pr = (nh.free_port(socket.SOCK_DGRAM) for _ in range(4))
+        with (in_netns(netns) if netns else contextlib.nullcontext()):
+            src, dst = udp_socket(ps), udp_socket(pr)
+        self.addCleanup(src.close)
+        self.addCleanup(dst.close)
+        h = nh.Harness(HARNESS, ["-nodefaults", "-netdev", dgram_inet("a", pa, ps),
+                                 "-netdev", dgram_inet("b", pb, pr)] + HUB, netns=netns)
+        self.addCleanup(h.quit)
+        sent = []
+        for sizes in GSO_BURSTS:
+            burst = [frame(len(sent) + i, size) for i, size in enumerate(sizes)]
+            with stopped(h):
+                for f in burst:
+                    src.sendto(f, (host, pa))
+            for f in burst:
+                data = dst.recv(70000)
+                self.assertEqual(len(data), len(f), "datagram boundaries (seq %d)" % seq_of(f))
+                self.assertEqual(data, f)
+            sent += burst
+        st = net_stats(h)
+        self.assertEqual((st["b"]["rx-packets"], st["b"]["rx-dropped"]), (len(sent), 0))
+        self.assertEqual(st["b"]["rx-bytes"], sum(map(len, sent)))
+
+    def test_runs_of_equal_frames_keep_their_boundaries(self):
+        self.bursts()
+
+    @unittest.skipUnless(os.geteuid() == 0, "needs root for a network namespace")
+    def test_route_refusing_segmentation(self):
+        # Loopback with a 1280-byte MTU: a run of 1514-byte frames cannot
+        # be segmented there (EINVAL); kite sends such frames one by one
+        # (the kernel fragments them) and keeps offloading smaller runs.
+        name = "kite-gso-%d" % os.getpid()
+        subprocess.run(["ip", "netns", "add", name], check=True)
+        self.addCleanup(subprocess.run, ["ip", "netns", "del", name], check=False)
+        subprocess.run(["ip", "-n", name, "link", "set", "lo", "mtu", "1280", "up"], check=True)
+        self.bursts(netns=name)
 
 
 class DgramToNic(unittest.TestCase):
