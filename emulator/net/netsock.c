@@ -33,7 +33,7 @@
 #endif
 /* Datagrams per UDP_SEGMENT send: the kernel's UDP_MAX_SEGMENTS (64 until
  * Linux 6.x raised it) and, with headers, one IP packet's 64 KiB. */
-#define GSO_MAX_SEGS 64
+#define GSO_MAX_SEGS  64
 #define GSO_MAX_BYTES 65000
 
 /* Datagrams read by the last recvmmsg() that were not handed over yet. */
