@@ -5,23 +5,6 @@
 
 #include "xml-internal.h"
 
-static bool fail(GError **err, int code, unsigned line, const char *fmt, ...) G_GNUC_PRINTF(4, 5);
-
-static bool fail(GError **err, int code, unsigned line, const char *fmt, ...)
-{
-	va_list ap;
-	g_autofree char *msg = NULL;
-
-	va_start(ap, fmt);
-	msg = g_strdup_vprintf(fmt, ap);
-	va_end(ap);
-	if (line)
-		g_set_error(err, KITE_XML_ERROR, code, _("%s (line %u)"), msg, line);
-	else
-		g_set_error_literal(err, KITE_XML_ERROR, code, msg);
-	return false;
-}
-
 /* Every device's info with a printable description. */
 typedef struct {
 	KiteDeviceInfo *info;
@@ -103,20 +86,21 @@ bool kite_domain_def_check(const KiteDomainDef *def, KiteNetworkExistsFunc netwo
 			if (memcmp(a->mac, b->mac, 6))
 				continue;
 			kite_mac_format(a->mac, mac);
-			return fail(err, KITE_XML_ERROR_CONFLICT, b->info.line,
-				    _("MAC address %s in <mac address> is used by two interfaces"),
-				    mac);
+			return kx_error_line(
+			    err, KITE_XML_ERROR_CONFLICT, b->info.line,
+			    _("MAC address %s in <mac address> is used by two interfaces"), mac);
 		}
 		for (guint j = i + 1; a->target_dev && j < def->interfaces->len; j++) {
 			KiteNetDef *b = g_ptr_array_index(def->interfaces, j);
 			if (b->target_dev && !strcmp(a->target_dev, b->target_dev))
-				return fail(err, KITE_XML_ERROR_CONFLICT, b->info.line,
-					    _("interface name '%s' in <target dev> is used twice"),
-					    b->target_dev);
+				return kx_error_line(
+				    err, KITE_XML_ERROR_CONFLICT, b->info.line,
+				    _("interface name '%s' in <target dev> is used twice"),
+				    b->target_dev);
 		}
 		if (a->type == KITE_NET_NETWORK && network_exists &&
 		    !network_exists(a->source_network, opaque))
-			return fail(
+			return kx_error_line(
 			    err, KITE_XML_ERROR_INVALID, a->info.line,
 			    _("<interface type='network'> refers to network '%s' in <source "
 			      "network>, which does not exist"),
@@ -129,9 +113,10 @@ bool kite_domain_def_check(const KiteDomainDef *def, KiteNetworkExistsFunc netwo
 		for (guint j = i + 1; j < def->disks->len; j++) {
 			KiteDiskDef *b = g_ptr_array_index(def->disks, j);
 			if (!strcmp(a->target_dev, b->target_dev))
-				return fail(err, KITE_XML_ERROR_CONFLICT, b->info.line,
-					    _("disk target '%s' in <target dev> is used twice"),
-					    b->target_dev);
+				return kx_error_line(
+				    err, KITE_XML_ERROR_CONFLICT, b->info.line,
+				    _("disk target '%s' in <target dev> is used twice"),
+				    b->target_dev);
 		}
 	}
 
@@ -147,9 +132,9 @@ bool kite_domain_def_check(const KiteDomainDef *def, KiteNetworkExistsFunc netwo
 				    strcmp(a->model, b->model);
 			if (a->index >= 0 && a->index == b->index && !strcmp(a->type, b->type) &&
 			    !usb2)
-				return fail(err, KITE_XML_ERROR_CONFLICT, b->info.line,
-					    _("two <controller type='%s'> have index %d"), b->type,
-					    b->index);
+				return kx_error_line(err, KITE_XML_ERROR_CONFLICT, b->info.line,
+						     _("two <controller type='%s'> have index %d"),
+						     b->type, b->index);
 		}
 	}
 
@@ -159,9 +144,10 @@ bool kite_domain_def_check(const KiteDomainDef *def, KiteNetworkExistsFunc netwo
 		for (guint j = i + 1; a->target_port >= 0 && j < def->serials->len; j++) {
 			KiteChrDef *b = g_ptr_array_index(def->serials, j);
 			if (a->target_port == b->target_port)
-				return fail(err, KITE_XML_ERROR_CONFLICT, b->info.line,
-					    _("two <serial> devices use <target port='%d'>"),
-					    b->target_port);
+				return kx_error_line(
+				    err, KITE_XML_ERROR_CONFLICT, b->info.line,
+				    _("two <serial> devices use <target port='%d'>"),
+				    b->target_port);
 		}
 	}
 
@@ -176,7 +162,7 @@ bool kite_domain_def_check(const KiteDomainDef *def, KiteNetworkExistsFunc netwo
 			    b->info->addr_type == KITE_ADDRESS_PCI && pa->slot && pb->slot &&
 			    pa->domain == pb->domain && pa->bus == pb->bus &&
 			    pa->slot == pb->slot && pa->function == pb->function)
-				return fail(
+				return kx_error_line(
 				    err, KITE_XML_ERROR_CONFLICT, b->info->line,
 				    _("PCI address %04x:%02x:%02x.%x of %s is already used by "
 				      "%s"),
@@ -186,19 +172,21 @@ bool kite_domain_def_check(const KiteDomainDef *def, KiteNetworkExistsFunc netwo
 			if (a->info->alias && b->info->alias &&
 			    !strcmp(a->info->alias, b->info->alias) &&
 			    !(a->usb2_set && b->usb2_set))
-				return fail(err, KITE_XML_ERROR_CONFLICT, b->info->line,
-					    _("alias '%s' in <alias name> is used by %s and %s"),
-					    b->info->alias, a->what, b->what);
+				return kx_error_line(
+				    err, KITE_XML_ERROR_CONFLICT, b->info->line,
+				    _("alias '%s' in <alias name> is used by %s and %s"),
+				    b->info->alias, a->what, b->what);
 			if (a->info->boot_order && a->info->boot_order == b->info->boot_order)
-				return fail(err, KITE_XML_ERROR_CONFLICT, b->info->line,
-					    _("<boot order='%u'> is used by %s and %s"),
-					    b->info->boot_order, a->what, b->what);
+				return kx_error_line(err, KITE_XML_ERROR_CONFLICT, b->info->line,
+						     _("<boot order='%u'> is used by %s and %s"),
+						     b->info->boot_order, a->what, b->what);
 		}
 		if (a->info->addr_type == KITE_ADDRESS_PCI && a->info->pci.bus == 0 &&
 		    a->info->pci.slot == 0 && (a->info->pci.function || a->info->pci.domain))
-			return fail(err, KITE_XML_ERROR_CONFLICT, a->info->line,
-				    _("PCI slot 0 of bus 0 (the host bridge) cannot be used by %s"),
-				    a->what);
+			return kx_error_line(
+			    err, KITE_XML_ERROR_CONFLICT, a->info->line,
+			    _("PCI slot 0 of bus 0 (the host bridge) cannot be used by %s"),
+			    a->what);
 	}
 	return true;
 }
@@ -207,8 +195,8 @@ bool kite_domain_def_check(const KiteDomainDef *def, KiteNetworkExistsFunc netwo
 
 static bool unsupported(GError **err, unsigned line, const char *what)
 {
-	return fail(err, KITE_XML_ERROR_UNSUPPORTED, line, _("%s is not supported by kite yet"),
-		    what);
+	return kx_error_line(err, KITE_XML_ERROR_UNSUPPORTED, line,
+			     _("%s is not supported by kite yet"), what);
 }
 
 /* The NICs kite's emulator has (emulator/nic/, virtio-net, e1000). */

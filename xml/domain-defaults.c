@@ -171,6 +171,46 @@ static void set_addr(KiteDeviceInfo *info, KiteAddressType type, const char *nam
 	}
 }
 
+static unsigned addr_value(const KiteDeviceInfo *info, const char *name)
+{
+	const char *v = kx_attr_list_get(info->addr_attrs, name);
+
+	return v ? (unsigned)strtoul(v, NULL, 0) : 0;
+}
+
+static KiteDeviceInfo *net_info(gpointer p)
+{
+	return &((KiteNetDef *)p)->info;
+}
+
+static KiteDeviceInfo *chr_info(gpointer p)
+{
+	return &((KiteChrDef *)p)->info;
+}
+
+static KiteDeviceInfo *generic_info(gpointer p)
+{
+	return &((KiteGenericDevice *)p)->info;
+}
+
+/* Whether a device of `list` with an address of `type` is on `port`; `base`
+ * is how that address type's port is read (a USB port may be "1.2"). */
+static bool port_used(GPtrArray *list, KiteDeviceInfo *(*info_of)(gpointer), KiteAddressType type,
+		      int base, unsigned port)
+{
+	for (guint i = 0; i < list->len; i++) {
+		const KiteDeviceInfo *info = info_of(g_ptr_array_index(list, i));
+		const char *v;
+
+		if (info->addr_type != type)
+			continue;
+		v = kx_attr_list_get(info->addr_attrs, "port");
+		if (v && strtoul(v, NULL, base) == port)
+			return true;
+	}
+	return false;
+}
+
 /* libvirt's virDiskNameToIndex: "hda" -> 0, "sdb" -> 1, "vdaa" -> 26. */
 static int disk_index(const char *name)
 {
@@ -443,27 +483,10 @@ static bool fill_channels(KiteDomainDef *def)
 		if (c->info.addr_type == KITE_ADDRESS_NONE) {
 			static const char *const names[] = {"controller", "bus", "port", NULL};
 			unsigned vals[3] = {0, 0, 0};
-			bool used;
 			/* next port not taken by an explicit address */
-			do {
-				used = false;
-				for (guint j = 0; j < def->channels->len; j++) {
-					KiteChrDef *o = g_ptr_array_index(def->channels, j);
-					const char *pv = NULL;
-					if (o->info.addr_type != KITE_ADDRESS_VIRTIO_SERIAL)
-						continue;
-					for (guint k = 0; k < o->info.addr_attrs->len; k++) {
-						KiteAttr *a =
-						    g_ptr_array_index(o->info.addr_attrs, k);
-						if (!strcmp(a->name, "port"))
-							pv = a->value;
-					}
-					if (pv && strtoul(pv, NULL, 0) == next_port)
-						used = true;
-				}
-				if (used)
-					next_port++;
-			} while (used);
+			while (port_used(def->channels, chr_info, KITE_ADDRESS_VIRTIO_SERIAL, 0,
+					 next_port))
+				next_port++;
 			vals[2] = next_port++;
 			set_addr(&c->info, KITE_ADDRESS_VIRTIO_SERIAL, "virtio-serial", names,
 				 vals);
@@ -559,16 +582,6 @@ static bool fill_disks(KiteDomainDef *def, GError **err)
 	return true;
 }
 
-static unsigned drive_controller(const KiteDiskDef *d)
-{
-	for (guint i = 0; d->info.addr_attrs && i < d->info.addr_attrs->len; i++) {
-		const KiteAttr *a = g_ptr_array_index(d->info.addr_attrs, i);
-		if (!strcmp(a->name, "controller"))
-			return (unsigned)strtoul(a->value, NULL, 0);
-	}
-	return 0;
-}
-
 static void add_disk_controllers(KiteDomainDef *def, const char *bus, const char *ctl_type,
 				 const char *model)
 {
@@ -577,8 +590,9 @@ static void add_disk_controllers(KiteDomainDef *def, const char *bus, const char
 	for (guint i = 0; i < def->disks->len; i++) {
 		KiteDiskDef *d = g_ptr_array_index(def->disks, i);
 		if (d->target_bus && !strcmp(d->target_bus, bus) &&
-		    d->info.addr_type == KITE_ADDRESS_DRIVE && (int)drive_controller(d) > max)
-			max = (int)drive_controller(d);
+		    d->info.addr_type == KITE_ADDRESS_DRIVE &&
+		    (int)addr_value(&d->info, "controller") > max)
+			max = (int)addr_value(&d->info, "controller");
 	}
 	for (int i = 0; i <= max; i++)
 		if (!find_controller(def, ctl_type, i))
@@ -812,11 +826,7 @@ static void generate_mac(KiteDomainDef *def, KiteNetDef *net)
 	for (;;) {
 		bool dup = false;
 
-		net->mac[0] = 0x52;
-		net->mac[1] = 0x54;
-		net->mac[2] = 0x00;
-		for (int i = 3; i < 6; i++)
-			net->mac[i] = (uint8_t)g_random_int_range(0, 256);
+		kx_mac_generate(net->mac);
 		for (guint i = 0; i < def->interfaces->len; i++) {
 			KiteNetDef *o = g_ptr_array_index(def->interfaces, i);
 			if (o != net && !memcmp(o->mac, net->mac, 6))
@@ -825,16 +835,6 @@ static void generate_mac(KiteDomainDef *def, KiteNetDef *net)
 		if (!dup)
 			return;
 	}
-}
-
-static const char *kx_attr_list_get(GPtrArray *attrs, const char *name)
-{
-	for (guint i = 0; i < attrs->len; i++) {
-		const KiteAttr *a = g_ptr_array_index(attrs, i);
-		if (!strcmp(a->name, name))
-			return a->value;
-	}
-	return NULL;
 }
 
 /* <video><model>: libvirt's attribute order and per-model defaults. */
@@ -999,31 +999,14 @@ static void assign_usb(KiteDomainDef *def)
 		KiteGenericDevice *g = g_ptr_array_index(def->devices, i);
 		const char *bus = kx_node_attr(g->node, "bus");
 		unsigned vals[2] = {0, 0};
-		bool used;
 
 		if (!g->has_info || g->info.addr_type != KITE_ADDRESS_NONE)
 			continue;
 		if (!(bus && !strcmp(bus, "usb")) && strcmp(g->kind, "hub") &&
 		    strcmp(g->kind, "redirdev"))
 			continue;
-		do {
-			used = false;
-			for (guint j = 0; j < def->devices->len; j++) {
-				KiteGenericDevice *o = g_ptr_array_index(def->devices, j);
-				const char *p = NULL;
-				if (o->info.addr_type != KITE_ADDRESS_USB)
-					continue;
-				for (guint k = 0; k < o->info.addr_attrs->len; k++) {
-					KiteAttr *a = g_ptr_array_index(o->info.addr_attrs, k);
-					if (!strcmp(a->name, "port"))
-						p = a->value;
-				}
-				if (p && strtoul(p, NULL, 10) == next)
-					used = true;
-			}
-			if (used)
-				next++;
-		} while (used);
+		while (port_used(def->devices, generic_info, KITE_ADDRESS_USB, 10, next))
+			next++;
 		vals[1] = next++;
 		set_addr(&g->info, KITE_ADDRESS_USB, "usb", names, vals);
 	}
@@ -1150,26 +1133,6 @@ static void set_alias(KiteDeviceInfo *info, const char *fmt, ...)
 	va_start(ap, fmt);
 	info->alias = g_strdup_vprintf(fmt, ap);
 	va_end(ap);
-}
-
-static unsigned addr_value(const KiteDeviceInfo *info, const char *name)
-{
-	for (guint i = 0; info->addr_attrs && i < info->addr_attrs->len; i++) {
-		const KiteAttr *a = g_ptr_array_index(info->addr_attrs, i);
-		if (!strcmp(a->name, name))
-			return (unsigned)strtoul(a->value, NULL, 0);
-	}
-	return 0;
-}
-
-static KiteDeviceInfo *net_info(gpointer p)
-{
-	return &((KiteNetDef *)p)->info;
-}
-
-static KiteDeviceInfo *chr_info(gpointer p)
-{
-	return &((KiteChrDef *)p)->info;
 }
 
 /* libvirt numbers a new alias one past the highest PREFIXn already in use,

@@ -44,6 +44,24 @@ bool kite_uuid_parse(const char *str, uint8_t uuid[16])
 	return *p == '\0';
 }
 
+bool kx_parse_uuid(const xmlNode *node, uint8_t uuid[16], GError **err)
+{
+	g_autofree char *text = kx_text(node);
+
+	if (!kite_uuid_parse(text, uuid))
+		return kx_error(err, INVALID, node, _("invalid UUID '%s' in <uuid>"), text);
+	return true;
+}
+
+void kx_uuid_generate(uint8_t uuid[16])
+{
+	for (int i = 0; i < 16; i++)
+		uuid[i] = (uint8_t)g_random_int_range(0, 256);
+	/* RFC 4122 version 4 */
+	uuid[6] = (uuid[6] & 0x0f) | 0x40;
+	uuid[8] = (uuid[8] & 0x3f) | 0x80;
+}
+
 void kite_mac_format(const uint8_t mac[6], char out[18])
 {
 	snprintf(out, 18, "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3], mac[4],
@@ -75,6 +93,15 @@ bool kite_mac_parse(const char *str, uint8_t mac[6])
 		}
 	}
 	return *p == '\0';
+}
+
+void kx_mac_generate(uint8_t mac[6])
+{
+	mac[0] = 0x52;
+	mac[1] = 0x54;
+	mac[2] = 0x00;
+	for (int i = 3; i < 6; i++)
+		mac[i] = (uint8_t)g_random_int_range(0, 256);
 }
 
 static const char *const net_type_names[] = {
@@ -516,7 +543,7 @@ bool kx_device_info_parse(const xmlNode *dev, KiteDeviceInfo *info, unsigned fla
 
 	if (!kx_check_singletons(dev, once, err))
 		return false;
-	info->line = (unsigned)MAX(0, xmlGetLineNo((xmlNode *)dev));
+	info->line = kx_line_of(dev);
 	for (xmlNode *c = dev->children; c; c = c->next) {
 		if (kx_is(c, "alias")) {
 			g_autofree char *name = kx_prop_req(c, "name", err);
@@ -666,6 +693,8 @@ bool kx_parse_virtualport(const xmlNode *node, KiteVirtualPort **out, GError **e
 	KiteVirtualPort *vp = g_new0(KiteVirtualPort, 1);
 	xmlNode *params = NULL;
 
+	kx_virtualport_free(*out);
+	*out = NULL;
 	vp->params = g_ptr_array_new_with_free_func(kx_attr_free);
 	if (!kx_prop_enum(node, "type", types, &vp->type, err))
 		goto fail;
@@ -695,7 +724,7 @@ fail:
 	return false;
 }
 
-bool kx_parse_ip_route(const xmlNode *node, KiteIpRoute **out, GError **err)
+bool kx_parse_ip_route(const xmlNode *node, GPtrArray *routes, GError **err)
 {
 	static const char *const attrs[] = {"family",  "address", "netmask", "prefix",
 					    "gateway", "metric",  NULL};
@@ -718,11 +747,22 @@ bool kx_parse_ip_route(const xmlNode *node, KiteIpRoute **out, GError **err)
 	if (!kx_prop_uint(node, "prefix", &r->prefix, NULL, err) ||
 	    !kx_prop_uint(node, "metric", &r->metric, NULL, err))
 		goto fail;
-	*out = r;
+	g_ptr_array_add(routes, r);
 	return true;
 fail:
 	kx_ip_route_free(r);
 	return false;
+}
+
+bool kx_parse_mtu(const xmlNode *node, unsigned *mtu, GError **err)
+{
+	bool present;
+
+	if (!kx_prop_uint(node, "size", mtu, &present, err))
+		return false;
+	if (!present || *mtu == 0 || *mtu > 65535)
+		return kx_error(err, INVALID, node, _("<mtu> needs a 'size' between 1 and 65535"));
+	return true;
 }
 
 /* ---------------------------------------------------------- interface */
@@ -1117,12 +1157,8 @@ static bool parse_interface(const xmlNode *node, KiteDomainDef *def, unsigned fl
 			if (!parse_net_driver(c, net, err))
 				return false;
 		} else if (!strcmp(n, "mtu")) {
-			bool present;
-			if (!kx_prop_uint(c, "size", &net->mtu, &present, err))
+			if (!kx_parse_mtu(c, &net->mtu, err))
 				return false;
-			if (!present || net->mtu == 0 || net->mtu > 65535)
-				return kx_error(err, INVALID, c,
-						_("<mtu> needs a 'size' between 1 and 65535"));
 		} else if (!strcmp(n, "bandwidth")) {
 			if (!kx_parse_bandwidth(c, &net->bandwidth, err))
 				return false;
@@ -1130,8 +1166,6 @@ static bool parse_interface(const xmlNode *node, KiteDomainDef *def, unsigned fl
 			if (!kx_parse_vlan(c, &net->vlan, err))
 				return false;
 		} else if (!strcmp(n, "virtualport")) {
-			kx_virtualport_free(net->virtualport);
-			net->virtualport = NULL;
 			if (!kx_parse_virtualport(c, &net->virtualport, err))
 				return false;
 		} else if (!strcmp(n, "portForward")) {
@@ -1141,10 +1175,8 @@ static bool parse_interface(const xmlNode *node, KiteDomainDef *def, unsigned fl
 			if (!parse_net_ip(c, net, err))
 				return false;
 		} else if (!strcmp(n, "route")) {
-			KiteIpRoute *r;
-			if (!kx_parse_ip_route(c, &r, err))
+			if (!kx_parse_ip_route(c, net->routes, err))
 				return false;
-			g_ptr_array_add(net->routes, r);
 		} else if (!strcmp(n, "backend")) {
 			static const char *const attrs[] = {"type", "tap", "vhost", "logFile",
 							    NULL};
@@ -1516,7 +1548,7 @@ static bool parse_generic(const xmlNode *node, KiteDomainDef *def, unsigned flag
 	if (!g)
 		return kx_unknown_element(node, err);
 	g_ptr_array_add(def->devices, g);
-	g->info.line = (unsigned)MAX(0, xmlGetLineNo((xmlNode *)node));
+	g->info.line = kx_line_of(node);
 	if (!g->has_info) {
 		g->node = kx_node_from_xml(node);
 		return true;
@@ -1752,9 +1784,10 @@ static KiteXmlNode *parse_metadata(const xmlNode *node)
 	return md;
 }
 
-static bool parse_domain(const xmlNode *root, KiteDomainDef *def, unsigned flags, GError **err)
+static bool parse_domain(const xmlNode *root, void *domain, unsigned flags, GError **err)
 {
 	static const char *const virt_types[] = {"kvm", "qemu", NULL};
+	KiteDomainDef *def = domain;
 	g_autofree char *type = NULL;
 	bool have_memory = false, have_uuid = false;
 
@@ -1826,12 +1859,10 @@ static bool parse_domain(const xmlNode *root, KiteDomainDef *def, unsigned flags
 						_("domain name '%s' contains '/' or a newline"),
 						def->name);
 		} else if (!strcmp(n, "uuid")) {
-			g_autofree char *u = kx_text(c);
 			if (have_uuid)
 				return kx_error(err, INVALID, c, _("duplicate <uuid> in <domain>"));
-			if (!kite_uuid_parse(u, def->uuid))
-				return kx_error(err, INVALID, c, _("invalid UUID '%s' in <uuid>"),
-						u);
+			if (!kx_parse_uuid(c, def->uuid, err))
+				return false;
 			have_uuid = true;
 		} else if (!strcmp(n, "title")) {
 			kx_take(&def->title, kx_text(c));
@@ -1937,30 +1968,15 @@ static bool parse_domain(const xmlNode *root, KiteDomainDef *def, unsigned flags
 KiteDomainDef *kite_domain_def_parse_string_full(const char *xml, unsigned flags,
 						 const KiteDomainDefaults *defaults, GError **err)
 {
-	g_autoptr(KiteDomainDef) def = NULL;
-	xmlDoc *doc;
-	bool ok;
+	g_autoptr(KiteDomainDef) def = kite_domain_def_new();
 
-	if ((flags & KITE_XML_PARSE_VALIDATE) && kite_xml_validate(xml, "domain", err) < 0)
-		return NULL;
-	doc = kx_parse_document(xml, "domain", err);
-	if (!doc)
-		return NULL;
-	def = kite_domain_def_new();
-	ok = parse_domain(xmlDocGetRootElement(doc), def, flags, err);
-	xmlFreeDoc(doc);
-	if (!ok)
+	if (!kx_parse_root(xml, "domain", flags, parse_domain, def, err))
 		return NULL;
 	{
 		/* a generated uuid is a default like any other */
 		static const uint8_t zero[16];
-		if (!memcmp(def->uuid, zero, 16) && defaults) {
-			for (int i = 0; i < 16; i++)
-				def->uuid[i] = (uint8_t)g_random_int_range(0, 256);
-			/* RFC 4122 version 4 */
-			def->uuid[6] = (def->uuid[6] & 0x0f) | 0x40;
-			def->uuid[8] = (def->uuid[8] & 0x3f) | 0x80;
-		}
+		if (!memcmp(def->uuid, zero, 16) && defaults)
+			kx_uuid_generate(def->uuid);
 	}
 	if (defaults && !(flags & KITE_XML_PARSE_NO_DEFAULTS) &&
 	    !kite_domain_def_fill_defaults(def, defaults, err))

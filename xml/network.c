@@ -282,7 +282,7 @@ static bool parse_dhcp(const xmlNode *node, KiteNetworkIp *ip, GError **err)
 			continue;
 		if (kx_is(c, "range")) {
 			KiteDhcpRange *r = g_new0(KiteDhcpRange, 1);
-			r->line = (unsigned)MAX(0, xmlGetLineNo(c));
+			r->line = kx_line_of(c);
 			g_ptr_array_add(ip->ranges, r);
 			kx_take(&r->start, kx_prop_req(c, "start", err));
 			r->end = r->start ? kx_prop_req(c, "end", err) : NULL;
@@ -290,7 +290,7 @@ static bool parse_dhcp(const xmlNode *node, KiteNetworkIp *ip, GError **err)
 				return false;
 		} else if (kx_is(c, "host")) {
 			KiteDhcpHost *h = g_new0(KiteDhcpHost, 1);
-			h->line = (unsigned)MAX(0, xmlGetLineNo(c));
+			h->line = kx_line_of(c);
 			g_ptr_array_add(ip->hosts, h);
 			kx_take(&h->mac, kx_prop(c, "mac"));
 			kx_take(&h->id, kx_prop(c, "id"));
@@ -341,7 +341,7 @@ static bool parse_ip(const xmlNode *node, KiteNetworkDef *def, GError **err)
 	IpAddr a;
 	bool have_prefix;
 
-	ip->line = (unsigned)MAX(0, xmlGetLineNo((xmlNode *)node));
+	ip->line = kx_line_of(node);
 	ip->ranges = g_ptr_array_new_with_free_func(dhcp_range_free);
 	ip->hosts = g_ptr_array_new_with_free_func(dhcp_host_free);
 	g_ptr_array_add(def->ips, ip);
@@ -573,7 +573,7 @@ static bool parse_portgroup(const xmlNode *node, KiteNetworkDef *def, GError **e
 {
 	KitePortGroup *pg = g_new0(KitePortGroup, 1);
 
-	pg->line = (unsigned)MAX(0, xmlGetLineNo((xmlNode *)node));
+	pg->line = kx_line_of(node);
 	g_ptr_array_add(def->portgroups, pg);
 	kx_take(&pg->name, kx_prop_req(node, "name", err));
 	if (!pg->name || !kx_prop_yesno(node, "default", &pg->is_default, err) ||
@@ -589,8 +589,6 @@ static bool parse_portgroup(const xmlNode *node, KiteNetworkDef *def, GError **e
 			if (!kx_parse_vlan(c, &pg->vlan, err))
 				return false;
 		} else if (kx_is(c, "virtualport")) {
-			kx_virtualport_free(pg->virtualport);
-			pg->virtualport = NULL;
 			if (!kx_parse_virtualport(c, &pg->virtualport, err))
 				return false;
 		} else {
@@ -600,8 +598,9 @@ static bool parse_portgroup(const xmlNode *node, KiteNetworkDef *def, GError **e
 	return true;
 }
 
-static bool parse_network(const xmlNode *root, KiteNetworkDef *def, unsigned flags, GError **err)
+static bool parse_network(const xmlNode *root, void *network, unsigned flags, GError **err)
 {
+	KiteNetworkDef *def = network;
 	bool have_uuid = false;
 
 	if (!kx_is(root, "network"))
@@ -636,10 +635,8 @@ static bool parse_network(const xmlNode *root, KiteNetworkDef *def, unsigned fla
 						  "'/' or a newline"),
 						def->name);
 		} else if (!strcmp(n, "uuid")) {
-			g_autofree char *u = kx_text(c);
-			if (!kite_uuid_parse(u, def->uuid))
-				return kx_error(err, INVALID, c, _("invalid UUID '%s' in <uuid>"),
-						u);
+			if (!kx_parse_uuid(c, def->uuid, err))
+				return false;
 			have_uuid = true;
 		} else if (!strcmp(n, "title")) {
 			kx_take(&def->title, kx_text(c));
@@ -693,12 +690,8 @@ static bool parse_network(const xmlNode *root, KiteNetworkDef *def, unsigned fla
 			    !kx_prop_yesno(c, "localOnly", &def->domain_local_only, err))
 				return false;
 		} else if (!strcmp(n, "mtu")) {
-			bool present;
-			if (!kx_prop_uint(c, "size", &def->mtu, &present, err))
+			if (!kx_parse_mtu(c, &def->mtu, err))
 				return false;
-			if (!present || def->mtu == 0 || def->mtu > 65535)
-				return kx_error(err, INVALID, c,
-						_("<mtu> needs a 'size' between 1 and 65535"));
 		} else if (!strcmp(n, "dns")) {
 			if (!parse_dns(c, def, err))
 				return false;
@@ -706,10 +699,8 @@ static bool parse_network(const xmlNode *root, KiteNetworkDef *def, unsigned fla
 			if (!parse_ip(c, def, err))
 				return false;
 		} else if (!strcmp(n, "route")) {
-			KiteIpRoute *r;
-			if (!kx_parse_ip_route(c, &r, err))
+			if (!kx_parse_ip_route(c, def->routes, err))
 				return false;
-			g_ptr_array_add(def->routes, r);
 		} else if (!strcmp(n, "portgroup")) {
 			if (!parse_portgroup(c, def, err))
 				return false;
@@ -720,8 +711,6 @@ static bool parse_network(const xmlNode *root, KiteNetworkDef *def, unsigned fla
 			if (!kx_parse_vlan(c, &def->vlan, err))
 				return false;
 		} else if (!strcmp(n, "virtualport")) {
-			kx_virtualport_free(def->virtualport);
-			def->virtualport = NULL;
 			if (!kx_parse_virtualport(c, &def->virtualport, err))
 				return false;
 		} else {
@@ -745,12 +734,8 @@ static void fill_defaults(KiteNetworkDef *def)
 {
 	static const uint8_t zero[16];
 
-	if (!memcmp(def->uuid, zero, 16)) {
-		for (int i = 0; i < 16; i++)
-			def->uuid[i] = (uint8_t)g_random_int_range(0, 256);
-		def->uuid[6] = (def->uuid[6] & 0x0f) | 0x40;
-		def->uuid[8] = (def->uuid[8] & 0x3f) | 0x80;
-	}
+	if (!memcmp(def->uuid, zero, 16))
+		kx_uuid_generate(def->uuid);
 	if (!mode_has_bridge(def->forward_mode))
 		return;
 	if (!def->bridge_stp)
@@ -758,9 +743,8 @@ static void fill_defaults(KiteNetworkDef *def)
 	if (!def->bridge_delay)
 		def->bridge_delay = g_strdup("0");
 	if (!def->mac) {
-		uint8_t m[6] = {0x52, 0x54, 0x00};
-		for (int i = 3; i < 6; i++)
-			m[i] = (uint8_t)g_random_int_range(0, 256);
+		uint8_t m[6];
+		kx_mac_generate(m);
 		def->mac = g_malloc(18);
 		kite_mac_format(m, def->mac);
 	}
@@ -779,42 +763,26 @@ void kite_network_def_fill_bridge(KiteNetworkDef *def, KiteBridgeUsedFunc used, 
 	}
 }
 
-static bool net_fail(GError **err, unsigned line, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
-
-static bool net_fail(GError **err, unsigned line, const char *fmt, ...)
-{
-	va_list ap;
-	g_autofree char *msg = NULL;
-
-	va_start(ap, fmt);
-	msg = g_strdup_vprintf(fmt, ap);
-	va_end(ap);
-	if (line)
-		g_set_error(err, KITE_XML_ERROR, KITE_XML_ERROR_INVALID, _("%s (line %u)"), msg,
-			    line);
-	else
-		g_set_error_literal(err, KITE_XML_ERROR, KITE_XML_ERROR_INVALID, msg);
-	return false;
-}
-
 bool kite_network_def_check(const KiteNetworkDef *def, GError **err)
 {
 	unsigned v4_dhcp = 0, v6_dhcp = 0;
 
 	if (def->forward_mode == KITE_FORWARD_BRIDGE && !def->bridge_name &&
 	    !def->forward_ifs->len && !def->virtualport)
-		return net_fail(err, 0,
-				_("network '%s': <forward mode='bridge'> needs a <bridge name> or "
-				  "<forward dev>"),
-				def->name);
+		return kx_error_line(
+		    err, INVALID, 0,
+		    _("network '%s': <forward mode='bridge'> needs a <bridge name> or "
+		      "<forward dev>"),
+		    def->name);
 	if (!mode_has_bridge(def->forward_mode) && def->ips->len)
-		return net_fail(err, 0,
-				_("network '%s': <ip> is not allowed with <forward mode='%s'>"),
-				def->name, forward_modes[def->forward_mode]);
+		return kx_error_line(
+		    err, INVALID, 0,
+		    _("network '%s': <ip> is not allowed with <forward mode='%s'>"), def->name,
+		    forward_modes[def->forward_mode]);
 	if (def->forward_mode == KITE_FORWARD_NAT && def->nat_present && def->nat_addr_start &&
 	    !def->nat_addr_end)
-		return net_fail(err, 0, _("network '%s': <nat><address> needs an 'end'"),
-				def->name);
+		return kx_error_line(err, INVALID, 0,
+				     _("network '%s': <nat><address> needs an 'end'"), def->name);
 
 	for (guint i = 0; i < def->ips->len; i++) {
 		const KiteNetworkIp *ip = g_ptr_array_index(def->ips, i);
@@ -832,36 +800,41 @@ bool kite_network_def_check(const KiteNetworkDef *def, GError **err)
 			const KiteDhcpRange *rg = g_ptr_array_index(ip->ranges, r);
 			IpAddr s, e;
 			if (!ip_parse(rg->start, &s) || !ip_parse(rg->end, &e))
-				return net_fail(err, rg->line,
-						_("network '%s': invalid DHCP <range start='%s' "
-						  "end='%s'>"),
-						def->name, rg->start, rg->end);
+				return kx_error_line(
+				    err, INVALID, rg->line,
+				    _("network '%s': invalid DHCP <range start='%s' "
+				      "end='%s'>"),
+				    def->name, rg->start, rg->end);
 			if (!ip_in_subnet(&s, &net, prefix) || !ip_in_subnet(&e, &net, prefix))
-				return net_fail(err, rg->line,
-						_("network '%s': DHCP <range start='%s' end='%s'> "
-						  "is outside the subnet %s/%u"),
-						def->name, rg->start, rg->end, ip->address, prefix);
+				return kx_error_line(
+				    err, INVALID, rg->line,
+				    _("network '%s': DHCP <range start='%s' end='%s'> "
+				      "is outside the subnet %s/%u"),
+				    def->name, rg->start, rg->end, ip->address, prefix);
 			if (ip_cmp(&s, &e) > 0)
-				return net_fail(err, rg->line,
-						_("network '%s': DHCP <range> start '%s' is after "
-						  "end '%s'"),
-						def->name, rg->start, rg->end);
+				return kx_error_line(
+				    err, INVALID, rg->line,
+				    _("network '%s': DHCP <range> start '%s' is after "
+				      "end '%s'"),
+				    def->name, rg->start, rg->end);
 			if (ip_cmp(&s, &net) <= 0 && ip_cmp(&e, &net) >= 0)
-				return net_fail(err, rg->line,
-						_("network '%s': DHCP <range start='%s' end='%s'> "
-						  "contains the network's own address %s"),
-						def->name, rg->start, rg->end, ip->address);
+				return kx_error_line(
+				    err, INVALID, rg->line,
+				    _("network '%s': DHCP <range start='%s' end='%s'> "
+				      "contains the network's own address %s"),
+				    def->name, rg->start, rg->end, ip->address);
 			for (guint o = 0; o < r; o++) {
 				const KiteDhcpRange *other = g_ptr_array_index(ip->ranges, o);
 				IpAddr os, oe;
 				ip_parse(other->start, &os);
 				ip_parse(other->end, &oe);
 				if (ip_cmp(&s, &oe) <= 0 && ip_cmp(&os, &e) <= 0)
-					return net_fail(err, rg->line,
-							_("network '%s': DHCP ranges %s-%s and "
-							  "%s-%s overlap"),
-							def->name, other->start, other->end,
-							rg->start, rg->end);
+					return kx_error_line(
+					    err, INVALID, rg->line,
+					    _("network '%s': DHCP ranges %s-%s and "
+					      "%s-%s overlap"),
+					    def->name, other->start, other->end, rg->start,
+					    rg->end);
 			}
 		}
 		for (guint h = 0; h < ip->hosts->len; h++) {
@@ -869,8 +842,8 @@ bool kite_network_def_check(const KiteNetworkDef *def, GError **err)
 			IpAddr a;
 			if (host->ip &&
 			    (!ip_parse(host->ip, &a) || !ip_in_subnet(&a, &net, prefix)))
-				return net_fail(
-				    err, host->line,
+				return kx_error_line(
+				    err, INVALID, host->line,
 				    _("network '%s': DHCP <host ip='%s'> is outside the "
 				      "subnet %s/%u"),
 				    def->name, host->ip, ip->address, prefix);
@@ -878,28 +851,32 @@ bool kite_network_def_check(const KiteNetworkDef *def, GError **err)
 				const KiteDhcpHost *other = g_ptr_array_index(ip->hosts, o);
 				if (host->mac && other->mac &&
 				    !g_ascii_strcasecmp(host->mac, other->mac))
-					return net_fail(err, host->line,
-							_("network '%s': DHCP <host mac='%s'> is "
-							  "listed twice"),
-							def->name, host->mac);
+					return kx_error_line(
+					    err, INVALID, host->line,
+					    _("network '%s': DHCP <host mac='%s'> is "
+					      "listed twice"),
+					    def->name, host->mac);
 				if (host->ip && other->ip && !strcmp(host->ip, other->ip))
-					return net_fail(err, host->line,
-							_("network '%s': DHCP <host ip='%s'> is "
-							  "listed twice"),
-							def->name, host->ip);
+					return kx_error_line(
+					    err, INVALID, host->line,
+					    _("network '%s': DHCP <host ip='%s'> is "
+					      "listed twice"),
+					    def->name, host->ip);
 			}
 		}
 		if (ip->bootp_file && net.family != AF_INET)
-			return net_fail(err, ip->line,
-					_("network '%s': <bootp> is only allowed for IPv4"),
-					def->name);
+			return kx_error_line(err, INVALID, ip->line,
+					     _("network '%s': <bootp> is only allowed for IPv4"),
+					     def->name);
 	}
 	if (v4_dhcp > 1)
-		return net_fail(err, 0, _("network '%s': DHCP is supported on only one IPv4 <ip>"),
-				def->name);
+		return kx_error_line(err, INVALID, 0,
+				     _("network '%s': DHCP is supported on only one IPv4 <ip>"),
+				     def->name);
 	if (v6_dhcp > 1)
-		return net_fail(err, 0, _("network '%s': DHCP is supported on only one IPv6 <ip>"),
-				def->name);
+		return kx_error_line(err, INVALID, 0,
+				     _("network '%s': DHCP is supported on only one IPv6 <ip>"),
+				     def->name);
 
 	{
 		unsigned defaults = 0;
@@ -911,34 +888,24 @@ bool kite_network_def_check(const KiteNetworkDef *def, GError **err)
 				if (!strcmp(pg->name,
 					    ((KitePortGroup *)g_ptr_array_index(def->portgroups, j))
 						->name))
-					return net_fail(err, pg->line,
-							_("network '%s': portgroup '%s' is "
-							  "defined twice"),
-							def->name, pg->name);
+					return kx_error_line(err, INVALID, pg->line,
+							     _("network '%s': portgroup '%s' is "
+							       "defined twice"),
+							     def->name, pg->name);
 		}
 		if (defaults > 1)
-			return net_fail(err, 0,
-					_("network '%s': more than one default <portgroup>"),
-					def->name);
+			return kx_error_line(err, INVALID, 0,
+					     _("network '%s': more than one default <portgroup>"),
+					     def->name);
 	}
 	return true;
 }
 
 KiteNetworkDef *kite_network_def_parse_string(const char *xml, unsigned flags, GError **err)
 {
-	g_autoptr(KiteNetworkDef) def = NULL;
-	xmlDoc *doc;
-	bool ok;
+	g_autoptr(KiteNetworkDef) def = kite_network_def_new();
 
-	if ((flags & KITE_XML_PARSE_VALIDATE) && kite_xml_validate(xml, "network", err) < 0)
-		return NULL;
-	doc = kx_parse_document(xml, "network", err);
-	if (!doc)
-		return NULL;
-	def = kite_network_def_new();
-	ok = parse_network(xmlDocGetRootElement(doc), def, flags, err);
-	xmlFreeDoc(doc);
-	if (!ok)
+	if (!kx_parse_root(xml, "network", flags, parse_network, def, err))
 		return NULL;
 	if (!(flags & KITE_XML_PARSE_NO_DEFAULTS))
 		fill_defaults(def);
@@ -971,12 +938,20 @@ KiteNetworkDef *kite_network_def_copy(const KiteNetworkDef *def)
 
 /* -------------------------------------------------------------- format */
 
-static void format_lease(KxBuf *b, const char *expiry, const char *unit)
+/* Ends the open <range> or <host> `element`: with its <lease> child when it
+ * has one, as an empty element otherwise. */
+static void end_with_lease(KxBuf *b, const char *element, const char *expiry, const char *unit)
 {
+	if (!expiry) {
+		kx_end_empty(b);
+		return;
+	}
+	kx_end_open(b);
 	kx_open(b, "lease");
 	kx_attr(b, "expiry", expiry);
 	kx_attr(b, "unit", unit);
 	kx_end_empty(b);
+	kx_close(b, element);
 }
 
 static void format_ip(KxBuf *b, const KiteNetworkIp *ip)
@@ -1003,13 +978,7 @@ static void format_ip(KxBuf *b, const KiteNetworkIp *ip)
 			kx_open(b, "range");
 			kx_attr(b, "start", r->start);
 			kx_attr(b, "end", r->end);
-			if (r->lease_expiry) {
-				kx_end_open(b);
-				format_lease(b, r->lease_expiry, r->lease_unit);
-				kx_close(b, "range");
-			} else {
-				kx_end_empty(b);
-			}
+			end_with_lease(b, "range", r->lease_expiry, r->lease_unit);
 		}
 		for (guint i = 0; i < ip->hosts->len; i++) {
 			const KiteDhcpHost *h = g_ptr_array_index(ip->hosts, i);
@@ -1018,13 +987,7 @@ static void format_ip(KxBuf *b, const KiteNetworkIp *ip)
 			kx_attr(b, "id", h->id);
 			kx_attr(b, "name", h->name);
 			kx_attr(b, "ip", h->ip);
-			if (h->lease_expiry) {
-				kx_end_open(b);
-				format_lease(b, h->lease_expiry, h->lease_unit);
-				kx_close(b, "host");
-			} else {
-				kx_end_empty(b);
-			}
+			end_with_lease(b, "host", h->lease_expiry, h->lease_unit);
 		}
 		if (ip->bootp_file) {
 			kx_open(b, "bootp");

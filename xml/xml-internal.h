@@ -45,12 +45,24 @@ void kx_node_format_libxml(KxBuf *b, const KiteXmlNode *node);
 /* Parse `xml` (NUL-terminated, length checked) safely: no network, no DTD,
  * no entities; the document is refused when it declares a DOCTYPE. */
 xmlDoc *kx_parse_document(const char *xml, const char *what, GError **err);
+/* Reads the root element of a parsed document into a definition. */
+typedef bool (*KxRootParser)(const xmlNode *root, void *def, unsigned flags, GError **err);
+/* The steps every kind of document (`what`: "domain", "network") takes:
+ * schema validation when flags ask for it, kx_parse_document, then
+ * `parse_root` on the root element. */
+bool kx_parse_root(const char *xml, const char *what, unsigned flags, KxRootParser parse_root,
+		   void *def, GError **err);
 /* Read a file no larger than KITE_XML_MAX_DOCUMENT_SIZE. */
 char *kx_read_file(const char *path, GError **err);
 
 /* Error naming the node, its line, formatted message. Always returns false. */
 bool kx_error(GError **err, int code, const xmlNode *node, const char *fmt, ...)
     G_GNUC_PRINTF(4, 5);
+/* The same for checks on a parsed definition, which only kept the line
+ * (0: unknown, then no line is named). Always returns false. */
+bool kx_error_line(GError **err, int code, unsigned line, const char *fmt, ...) G_GNUC_PRINTF(4, 5);
+/* Line of a node for a definition to keep, 0 when unknown. */
+unsigned kx_line_of(const xmlNode *node);
 
 /* Attribute value (g_free) or NULL. */
 char *kx_prop(const xmlNode *node, const char *name);
@@ -100,6 +112,8 @@ KiteXmlNode *kx_node_from_xml_mixed(const xmlNode *node);
 KiteXmlNode *kx_node_from_xml_skip(const xmlNode *node, const char *const *skip);
 KiteXmlNode *kx_node_copy(const KiteXmlNode *node);
 void kx_node_free(KiteXmlNode *node);
+/* Value of `name` in a list of KiteAttr (may be NULL), or NULL. */
+const char *kx_attr_list_get(const GPtrArray *attrs, const char *name);
 const char *kx_node_attr(const KiteXmlNode *node, const char *name);
 void kx_node_set_attr(KiteXmlNode *node, const char *name, const char *value);
 KiteXmlNode *kx_node_child(const KiteXmlNode *node, const char *name);
@@ -132,13 +146,23 @@ bool kx_parse_bandwidth(const xmlNode *node, KiteBandwidth *bw, GError **err);
 void kx_format_bandwidth(KxBuf *b, const KiteBandwidth *bw);
 bool kx_parse_vlan(const xmlNode *node, KiteVlan *vlan, GError **err);
 void kx_format_vlan(KxBuf *b, const KiteVlan *vlan);
+/* A second <virtualport> replaces the first, like a second <vlan>. */
 bool kx_parse_virtualport(const xmlNode *node, KiteVirtualPort **out, GError **err);
 void kx_format_virtualport(KxBuf *b, const KiteVirtualPort *vp);
-bool kx_parse_ip_route(const xmlNode *node, KiteIpRoute **out, GError **err);
+/* Appends the route to `routes` (of KiteIpRoute). */
+bool kx_parse_ip_route(const xmlNode *node, GPtrArray *routes, GError **err);
 void kx_format_ip_route(KxBuf *b, const KiteIpRoute *r);
+bool kx_parse_mtu(const xmlNode *node, unsigned *mtu, GError **err);
 
 const char *kx_lifecycle_to_string(KiteLifecycleAction a);
 const char *kx_chr_type_to_string(KiteChrType t);
+
+/* The text of a <uuid> element. */
+bool kx_parse_uuid(const xmlNode *node, uint8_t uuid[16], GError **err);
+/* Random RFC 4122 version 4 UUID, as libvirt generates one. */
+void kx_uuid_generate(uint8_t uuid[16]);
+/* Random MAC address in QEMU's 52:54:00 prefix, as libvirt generates one. */
+void kx_mac_generate(uint8_t mac[6]);
 
 /* Defaults as installed by kite_domain_defaults_set (or libvirt's). */
 const KiteDomainDefaults *kx_current_defaults(void);

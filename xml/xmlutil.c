@@ -186,6 +186,22 @@ xmlDoc *kx_parse_document(const char *xml, const char *what, GError **err)
 	return doc;
 }
 
+bool kx_parse_root(const char *xml, const char *what, unsigned flags, KxRootParser parse_root,
+		   void *def, GError **err)
+{
+	xmlDoc *doc;
+	bool ok;
+
+	if ((flags & KITE_XML_PARSE_VALIDATE) && kite_xml_validate(xml, what, err) < 0)
+		return false;
+	doc = kx_parse_document(xml, what, err);
+	if (!doc)
+		return false;
+	ok = parse_root(xmlDocGetRootElement(doc), def, flags, err);
+	xmlFreeDoc(doc);
+	return ok;
+}
+
 char *kx_read_file(const char *path, GError **err)
 {
 	struct stat sb;
@@ -264,6 +280,26 @@ bool kx_error(GError **err, int code, const xmlNode *node, const char *fmt, ...)
 	else
 		g_set_error_literal(err, KITE_XML_ERROR, code, msg);
 	return false;
+}
+
+bool kx_error_line(GError **err, int code, unsigned line, const char *fmt, ...)
+{
+	va_list ap;
+	g_autofree char *msg = NULL;
+
+	va_start(ap, fmt);
+	msg = g_strdup_vprintf(fmt, ap);
+	va_end(ap);
+	if (line)
+		g_set_error(err, KITE_XML_ERROR, code, _("%s (line %u)"), msg, line);
+	else
+		g_set_error_literal(err, KITE_XML_ERROR, code, msg);
+	return false;
+}
+
+unsigned kx_line_of(const xmlNode *node)
+{
+	return (unsigned)MAX(0, xmlGetLineNo((xmlNode *)node));
 }
 
 /* -------------------------------------------------------- attributes */
@@ -693,14 +729,19 @@ KiteXmlNode *kx_node_copy(const KiteXmlNode *node)
 	return n;
 }
 
-const char *kx_node_attr(const KiteXmlNode *node, const char *name)
+const char *kx_attr_list_get(const GPtrArray *attrs, const char *name)
 {
-	for (guint i = 0; node && node->attrs && i < node->attrs->len; i++) {
-		const KiteAttr *a = g_ptr_array_index(node->attrs, i);
+	for (guint i = 0; attrs && i < attrs->len; i++) {
+		const KiteAttr *a = g_ptr_array_index(attrs, i);
 		if (!strcmp(a->name, name))
 			return a->value;
 	}
 	return NULL;
+}
+
+const char *kx_node_attr(const KiteXmlNode *node, const char *name)
+{
+	return node ? kx_attr_list_get(node->attrs, name) : NULL;
 }
 
 void kx_node_set_attr(KiteXmlNode *node, const char *name, const char *value)
