@@ -932,6 +932,10 @@ class E1000e(Driver):
     RDBAL, RDBAH, RDLEN, RDH, RDT = 0x2800, 0x2804, 0x2808, 0x2810, 0x2818
     TDBAL, TDBAH, TDLEN, TDH, TDT = 0x3800, 0x3804, 0x3808, 0x3810, 0x3818
     MTA, RA = 0x5200, 0x5400
+    IO_BAR = 2  # IOADDR/IODATA (BAR 1 is the flash)
+    # the 82574's EERD: START bit 0, DONE bit 1, address in 15:2
+    EERD_ADDR_SHIFT, EERD_DONE = 2, 0x2
+    NVM = 'NVM'  # what the assertions call the EEPROM
 
     # QEMU 7.2's non-zero reset values live in these, plus the interrupt,
     # ring and filter registers a driver touches first
@@ -947,7 +951,7 @@ class E1000e(Driver):
 
     def attach(self):
         self.mm = self.bars[0][1]
-        self.io = self.bars[2][1]
+        self.io = self.bars[self.IO_BAR][1]
         self.tx_idx = 0
         self.rx_idx = 0
         self.rx_on = False
@@ -982,17 +986,17 @@ class E1000e(Driver):
     def read_prom(self):
         words = []
         for a in range(64):
-            self.w(self.EERD, (a << 2) | 1)
+            self.w(self.EERD, (a << self.EERD_ADDR_SHIFT) | 1)
             v = self.r(self.EERD)
-            check(v & 2, f'EERD not done for word {a}: {v:#x}')
+            check(v & self.EERD_DONE, f'EERD not done for word {a}: {v:#x}')
             words.append(v >> 16)
         return struct.pack('<64H', *words)
 
     def prom_check(self, image, mac):
         w = struct.unpack('<64H', image)
-        check_eq(image[0:6], mac, 'NVM MAC (words 0-2)')
-        check_eq(sum(w) & 0xffff, 0xbaba, 'NVM checksum (sum of words 0x00-0x3f)')
-        check_eq((w[11], w[13]), (0x10d3, 0x10d3), 'NVM device ID words')
+        check_eq(image[0:6], mac, f'{self.NVM} MAC (words 0-2)')
+        check_eq(sum(w) & 0xffff, 0xbaba, f'{self.NVM} checksum (sum of words 0x00-0x3f)')
+        check_eq((w[11], w[13]), (self.device, self.device), f'{self.NVM} device ID words')
 
     def tx_setup(self):
         self.qt.memset(TXRING, 16 * self.NDESC, 0)
@@ -1030,7 +1034,7 @@ class E1000e(Driver):
         for a in mcast:
             f = ((a[5] << 8 | a[4]) >> 4) & 0xfff
             self.w(self.MTA + 4 * (f >> 5), self.r(self.MTA + 4 * (f >> 5)) | 1 << (f & 31))
-        self.w(self.RFCTL, 1 << 15)  # extended descriptors
+        self.rx_desc_format()
         ring = b''.join(struct.pack('<QQ', RXBUF + 2048 * i, 0) for i in range(self.NDESC))
         self.qt.memwrite(RXRING, ring)
         self.w(self.RDBAL, RXRING)
@@ -1043,12 +1047,20 @@ class E1000e(Driver):
         self.rx_idx = 0
         self.rx_on = True
 
+    def rx_desc_format(self):
+        self.w(self.RFCTL, 1 << 15)  # extended descriptors
+
+    def rx_writeback(self, d):
+        """(status, length) of the receive descriptor at d."""
+        wb = self.qt.memread(d, 16)
+        status, length = struct.unpack('<IH', wb[8:14])
+        return status, length
+
     def rx_collect(self):
         frames = []
         for _ in range(self.NDESC):
             d = RXRING + 16 * self.rx_idx
-            wb = self.qt.memread(d, 16)
-            status, length = struct.unpack('<IH', wb[8:14])
+            status, length = self.rx_writeback(d)
             if not status & 1:
                 break
             check(status & 2, f'descriptor without EOP: {status:#x}')
@@ -1339,13 +1351,10 @@ class E1000(E1000e):
             0x02808, 0x02810, 0x02818, 0x03800, 0x03808, 0x03810, 0x03818, 0x05200,
             0x05400, 0x05404, 0x05408, 0x0540c]
     EXTRA = {'offload': ('offload', True), 'tso': ('tso', False)}
-
-    def attach(self):
-        self.mm = self.bars[0][1]
-        self.io = self.bars[1][1]
-        self.tx_idx = 0
-        self.rx_idx = 0
-        self.rx_on = False
+    IO_BAR = 1
+    # the 82540EM's EERD: START bit 0, DONE bit 4, address in 15:8
+    EERD_ADDR_SHIFT, EERD_DONE = 8, 0x10
+    NVM = 'EEPROM'
 
     def reset_regs(self):
         out = [(f'{o:#07x}', self.r(o)) for o in self.REGS]
@@ -1364,56 +1373,14 @@ class E1000(E1000e):
         super().soft_reset()
         self.tx_ready = False
 
-    def prom_check(self, image, mac):
-        w = struct.unpack('<64H', image)
-        check_eq(image[0:6], mac, 'EEPROM MAC (words 0-2)')
-        check_eq(sum(w) & 0xffff, 0xbaba, 'EEPROM checksum (sum of words 0x00-0x3f)')
-        check_eq((w[11], w[13]), (self.device, self.device), 'EEPROM device ID words')
+    def rx_desc_format(self):
+        pass  # legacy descriptors: the 82540EM has no RFCTL
 
-    def read_prom(self):
-        # the 82540EM's EERD: START bit 0, DONE bit 4, address in 15:8
-        words = []
-        for a in range(64):
-            self.w(self.EERD, (a << 8) | 1)
-            v = self.r(self.EERD)
-            check(v & 0x10, f'EERD not done for word {a}: {v:#x}')
-            words.append(v >> 16)
-        return struct.pack('<64H', *words)
-
-    def rx_setup(self, promisc=False, mcast=()):
-        self.w(self.RCTL, 0)
-        for i in range(128):
-            self.w(self.MTA + 4 * i, 0)
-        for a in mcast:
-            f = ((a[5] << 8 | a[4]) >> 4) & 0xfff
-            self.w(self.MTA + 4 * (f >> 5), self.r(self.MTA + 4 * (f >> 5)) | 1 << (f & 31))
-        ring = b''.join(struct.pack('<QQ', RXBUF + 2048 * i, 0) for i in range(self.NDESC))
-        self.qt.memwrite(RXRING, ring)
-        self.w(self.RDBAL, RXRING)
-        self.w(self.RDBAH, 0)
-        self.w(self.RDLEN, 16 * self.NDESC)
-        self.w(self.RDH, 0)
-        self.w(self.RDT, self.NDESC - 1)
-        # EN | BAM | SECRC, 2 KiB buffers (| UPE | MPE)
-        self.w(self.RCTL, 0x2 | 0x8000 | 0x4000000 | (0x18 if promisc else 0))
-        self.rx_idx = 0
-        self.rx_on = True
-
-    def rx_collect(self):
+    def rx_writeback(self, d):
         """Legacy write-back: length at byte 8, status at byte 12."""
-        frames = []
-        for _ in range(self.NDESC):
-            d = RXRING + 16 * self.rx_idx
-            length, _csum, status, _errors, _special = struct.unpack(
-                '<HHBBH', self.qt.memread(d + 8, 8))
-            if not status & 1:
-                break
-            check(status & 2, f'descriptor without EOP: {status:#x}')
-            frames.append(self.qt.memread(RXBUF + 2048 * self.rx_idx, length))
-            self.qt.memwrite(d, struct.pack('<QQ', RXBUF + 2048 * self.rx_idx, 0))
-            self.w(self.RDT, self.rx_idx)
-            self.rx_idx = (self.rx_idx + 1) % self.NDESC
-        return frames
+        length, _csum, status, _errors, _special = struct.unpack(
+            '<HHBBH', self.qt.memread(d + 8, 8))
+        return status, length
 
     def malicious(self):
         m = self.m
