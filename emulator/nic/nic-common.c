@@ -213,6 +213,16 @@ void nic_count_tx_drop(struct nic_common *c)
 		c->nc->stats.tx_dropped++;
 }
 
+uint8_t *nic_iov_flatten(const struct iovec *iov, int iovcnt, size_t *size)
+{
+	*size = net_iov_size(iov, iovcnt);
+	if (*size > NET_MAX_FRAME)
+		return NULL;
+	uint8_t *buf = g_malloc(*size ? *size : 1);
+	net_iov_to_buf(iov, iovcnt, buf, *size);
+	return buf;
+}
+
 void nic_set_irq(struct nic_common *c, bool level)
 {
 	pci_set_irq(c->pci, level);

@@ -93,6 +93,12 @@ bool nic_dma_write16(struct nic_common *c, uint64_t addr, uint16_t v);
 void nic_count_rx_drop(struct nic_common *c);
 void nic_count_tx_drop(struct nic_common *c);
 
+/* For models whose receive path takes a frame in one buffer (their
+ * loopback feeds it one): a copy of the frame 'iov' holds, to g_free, with
+ * its length in *size; NULL, copying nothing, when it is larger than
+ * NET_MAX_FRAME. */
+uint8_t *nic_iov_flatten(const struct iovec *iov, int iovcnt, size_t *size);
+
 void nic_set_irq(struct nic_common *c, bool level);
 bool nic_link_up(const struct nic_common *c);
 /* Send a frame to the peer (counted by the net layer). */

@@ -392,14 +392,9 @@ static ssize_t do_receive(struct pcnet *s, const uint8_t *frame, size_t size)
 static ssize_t pcnet_receive(NetClient *nc, const struct iovec *iov, int iovcnt)
 {
 	struct pcnet *s = nc->opaque;
-	size_t size = net_iov_size(iov, iovcnt);
-	if (size > NET_MAX_FRAME)
-		return -1;
-	uint8_t *buf = g_malloc(size ? size : 1);
-	net_iov_to_buf(iov, iovcnt, buf, size);
-	ssize_t r = do_receive(s, buf, size);
-	g_free(buf);
-	return r;
+	size_t size;
+	g_autofree uint8_t *buf = nic_iov_flatten(iov, iovcnt, &size);
+	return buf ? do_receive(s, buf, size) : -1;
 }
 
 /* ---- transmit ---- */
