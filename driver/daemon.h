@@ -85,6 +85,20 @@ GList *server_clients(void);
  * idle timer can be re-evaluated. */
 void server_activity(void);
 
+/*
+ * Persistent definitions of domains and networks (domain.c). kind is
+ * "domains" or "networks": <etc>/KIND/NAME.xml holds a definition, and a
+ * link to it as <etc>/KIND/autostart/NAME.xml marks it for autostart.
+ */
+char *store_config_path(const char *kind, const char *name);
+char *store_autostart_path(const char *kind, const char *name);
+/* Undefine: remove the definition, then its autostart link if any. */
+bool store_remove(const char *kind, const char *name, GError **err);
+bool store_set_autostart(const char *kind, const char *name, bool on, GError **err);
+/* The names of the NAME.xml files in dir, in directory order; none when
+ * dir cannot be read. */
+GPtrArray *store_xml_files(const char *dir);
+
 /* Dispatch one complete packet (without its length word). */
 void dispatch_packet(struct client *c, const uint8_t *pkt, size_t len);
 

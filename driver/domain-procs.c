@@ -22,55 +22,16 @@
 #define START_AUTODESTROY 2u
 #define START_VALIDATE	  16u
 
-/* A domain argument then nothing. */
-static struct domain *dom_only(struct xdr_in *in, GError **err)
+/* ------------------------------------------ shared with network-procs.c */
+
+bool args_decoded(struct xdr_in *in, bool ok, const char *what, GError **err)
 {
-	struct wire_ref ref = {0};
-	if (!wire_get_domain(in, &ref)) {
-		wire_ref_clear(&ref);
-		malformed(err, "domain");
-		return NULL;
-	}
-	struct domain *d = args_end(in, err) ? domain_lookup(&ref, err) : NULL;
-	wire_ref_clear(&ref);
-	return d;
+	if (!ok)
+		return malformed(err, what);
+	return args_end(in, err);
 }
 
-/* A domain then an unsigned int (flags) or int. */
-static struct domain *dom_u32(struct xdr_in *in, uint32_t *v, GError **err)
-{
-	struct wire_ref ref = {0};
-	if (!wire_get_domain(in, &ref) || !xdr_get_u32(in, v)) {
-		wire_ref_clear(&ref);
-		malformed(err, "domain, flags");
-		return NULL;
-	}
-	struct domain *d = args_end(in, err) ? domain_lookup(&ref, err) : NULL;
-	wire_ref_clear(&ref);
-	return d;
-}
-
-/* A domain, a string, and flags when with_flags. */
-static struct domain *dom_str(struct xdr_in *in, char **s, bool with_flags, uint32_t *flags,
-			      GError **err)
-{
-	struct wire_ref ref = {0};
-	*flags = 0;
-	if (!wire_get_domain(in, &ref) || !xdr_get_string(in, XDR_STRING_MAX, s) ||
-	    (with_flags && !xdr_get_u32(in, flags))) {
-		wire_ref_clear(&ref);
-		g_clear_pointer(s, g_free);
-		malformed(err, "domain, string, flags");
-		return NULL;
-	}
-	struct domain *d = args_end(in, err) ? domain_lookup(&ref, err) : NULL;
-	wire_ref_clear(&ref);
-	if (!d)
-		g_clear_pointer(s, g_free);
-	return d;
-}
-
-static bool check_flags(uint32_t flags, uint32_t allowed, GError **err)
+bool check_flags(uint32_t flags, uint32_t allowed, GError **err)
 {
 	if (flags & ~allowed) {
 		virt_error(err, VERR_INVALID_ARG, _("unsupported flags (%#x)"), flags & ~allowed);
@@ -79,9 +40,158 @@ static bool check_flags(uint32_t flags, uint32_t allowed, GError **err)
 	return true;
 }
 
-static void put_dom(GByteArray *out, struct domain *d)
+bool string_arg(struct xdr_in *in, const char *what, char **s, GError **err)
+{
+	bool ok = xdr_get_string(in, XDR_STRING_MAX, s);
+	return args_decoded(in, ok, what, err);
+}
+
+bool uuid_arg(struct xdr_in *in, uint8_t uuid[UUID_LEN], GError **err)
+{
+	bool ok = xdr_get_fixed(in, uuid, UUID_LEN);
+	return args_decoded(in, ok, "uuid", err);
+}
+
+bool list_max_arg(struct xdr_in *in, const char *what, int32_t *max, GError **err)
+{
+	bool ok = xdr_get_i32(in, max);
+	if (!args_decoded(in, ok, what, err))
+		return false;
+	if (*max < 0 || (uint32_t)*max > XDR_LIST_MAX) {
+		virt_error(err, VERR_RPC, _("too many items requested (%d, at most %u)"), *max,
+			   XDR_LIST_MAX);
+		return false;
+	}
+	return true;
+}
+
+bool list_all_args(struct xdr_in *in, int32_t *need, uint32_t *flags, uint32_t allowed,
+		   GError **err)
+{
+	bool ok = xdr_get_i32(in, need) && xdr_get_u32(in, flags);
+	return args_decoded(in, ok, "need_results, flags", err) &&
+	       check_flags(*flags, allowed, err);
+}
+
+void put_list_all(GByteArray *out, GPtrArray *all, int32_t need, uint32_t flags,
+		  bool (*match)(const void *obj, uint32_t flags),
+		  void (*put)(GByteArray *out, const void *obj))
+{
+	size_t count_at = out->len;
+	uint32_t n = 0;
+	xdr_put_u32(out, 0);
+	for (guint i = 0; i < all->len; i++) {
+		if (!match(all->pdata[i], flags))
+			continue;
+		n++;
+		if (need)
+			put(out, all->pdata[i]);
+	}
+	/* Without need_results the array stays empty; "ret" counts anyway. */
+	xdr_patch_u32(out, count_at, need ? n : 0);
+	xdr_put_u32(out, n);
+}
+
+/* ------------------------------------------------------------ arguments */
+
+/* The domain ref names, once the arguments (`what`) are decoded (ok) and
+ * used up. Clears ref. */
+static struct domain *dom_lookup_args(struct xdr_in *in, struct wire_ref *ref, bool ok,
+				      const char *what, GError **err)
+{
+	struct domain *d = args_decoded(in, ok, what, err) ? domain_lookup(ref, err) : NULL;
+	wire_ref_clear(ref);
+	return d;
+}
+
+/* A domain argument then nothing. */
+static struct domain *dom_only(struct xdr_in *in, GError **err)
+{
+	struct wire_ref ref = {0};
+	bool ok = wire_get_domain(in, &ref);
+	return dom_lookup_args(in, &ref, ok, "domain", err);
+}
+
+/* A domain then an unsigned int (flags) or int. */
+static struct domain *dom_u32(struct xdr_in *in, uint32_t *v, GError **err)
+{
+	struct wire_ref ref = {0};
+	bool ok = wire_get_domain(in, &ref) && xdr_get_u32(in, v);
+	return dom_lookup_args(in, &ref, ok, "domain, flags", err);
+}
+
+/* A domain then two unsigned ints or ints, together named `what`. */
+static struct domain *dom_u32_u32(struct xdr_in *in, uint32_t *a, uint32_t *b, const char *what,
+				  GError **err)
+{
+	struct wire_ref ref = {0};
+	bool ok = wire_get_domain(in, &ref) && xdr_get_u32(in, a) && xdr_get_u32(in, b);
+	return dom_lookup_args(in, &ref, ok, what, err);
+}
+
+/* A domain, a string, and flags when with_flags. */
+static struct domain *dom_str(struct xdr_in *in, char **s, bool with_flags, uint32_t *flags,
+			      GError **err)
+{
+	struct wire_ref ref = {0};
+	*flags = 0;
+	bool ok = wire_get_domain(in, &ref) && xdr_get_string(in, XDR_STRING_MAX, s) &&
+		  (!with_flags || xdr_get_u32(in, flags));
+	struct domain *d = dom_lookup_args(in, &ref, ok, "domain, string, flags", err);
+	if (!d)
+		g_clear_pointer(s, g_free);
+	return d;
+}
+
+/* A domain argument, then action on it. */
+static bool dom_action(struct xdr_in *in, bool (*action)(struct domain *, GError **), GError **err)
+{
+	struct domain *d = dom_only(in, err);
+	return d && action(d, err);
+}
+
+/* A domain and flags within allowed, then action on the domain. */
+static bool dom_flags_action(struct xdr_in *in, uint32_t allowed,
+			     bool (*action)(struct domain *, GError **), GError **err)
+{
+	uint32_t flags;
+	struct domain *d = dom_u32(in, &flags, err);
+	return d && check_flags(flags, allowed, err) && action(d, err);
+}
+
+/*
+ * A domain and flags within allowed, answered with 0: kite has no managed
+ * save images, snapshots or messages, so the count is 0, the answer "no"
+ * and the list empty (its length 0).
+ */
+static bool dom_answer_none(struct xdr_in *in, GByteArray *out, uint32_t allowed, GError **err)
+{
+	uint32_t flags;
+	struct domain *d = dom_u32(in, &flags, err);
+	if (!d || !check_flags(flags, allowed, err))
+		return false;
+	xdr_put_u32(out, 0);
+	return true;
+}
+
+static bool check_active(const struct domain *d, GError **err)
+{
+	if (domain_active(d))
+		return true;
+	virt_error(err, VERR_OPERATION_INVALID,
+		   _("Requested operation is not valid: domain is not running"));
+	return false;
+}
+
+static void put_dom(GByteArray *out, const struct domain *d)
 {
 	wire_put_domain(out, domain_name(d), domain_uuid(d), domain_id(d));
+}
+
+/* put_list_all() hands over the list's untyped elements. */
+static void put_listed_dom(GByteArray *out, const void *d)
+{
+	put_dom(out, d);
 }
 
 static bool is_running_state(const struct domain *d)
@@ -89,8 +199,9 @@ static bool is_running_state(const struct domain *d)
 	return domain_active(d) && d->state == DOM_RUNNING;
 }
 
-static bool list_match(struct domain *d, uint32_t flags)
+static bool list_match(const void *obj, uint32_t flags)
 {
+	const struct domain *d = obj;
 	bool active = domain_active(d);
 	if ((flags & (LIST_DOMAINS_ACTIVE | LIST_DOMAINS_INACTIVE)) &&
 	    !((flags & LIST_DOMAINS_ACTIVE && active) ||
@@ -134,24 +245,9 @@ PROC(proc_list_all_domains)
 	uint32_t flags;
 
 	(void)c;
-	if (!xdr_get_i32(in, &need) || !xdr_get_u32(in, &flags))
-		return malformed(err, "need_results, flags");
-	if (!args_end(in, err) || !check_flags(flags, LIST_DOMAINS_ALL_FLAGS, err))
+	if (!list_all_args(in, &need, &flags, LIST_DOMAINS_ALL_FLAGS, err))
 		return false;
-	GPtrArray *all = domains_list();
-	uint32_t n = 0;
-	size_t count_at = out->len;
-	xdr_put_u32(out, 0);
-	for (guint i = 0; i < all->len; i++) {
-		struct domain *d = all->pdata[i];
-		if (!list_match(d, flags))
-			continue;
-		n++;
-		if (need)
-			put_dom(out, d);
-	}
-	xdr_patch_u32(out, count_at, need ? n : 0);
-	xdr_put_u32(out, n);
+	put_list_all(out, domains_list(), need, flags, list_match, put_listed_dom);
 	return true;
 }
 
@@ -183,67 +279,47 @@ PROC(proc_num_of_defined_domains)
 	return true;
 }
 
-static bool get_max(struct xdr_in *in, int32_t *max, GError **err)
+/* At most max running domains by ID, or defined (inactive) ones by name. */
+static bool list_domains(struct xdr_in *in, GByteArray *out, bool active, GError **err)
 {
-	if (!xdr_get_i32(in, max))
-		return malformed(err, "maximum");
-	if (!args_end(in, err))
+	int32_t max;
+	if (!list_max_arg(in, "maximum", &max, err))
 		return false;
-	if (*max < 0 || (uint32_t)*max > XDR_LIST_MAX) {
-		virt_error(err, VERR_RPC, _("too many items requested (%d, at most %u)"), *max,
-			   XDR_LIST_MAX);
-		return false;
+	GPtrArray *all = domains_list();
+	size_t at = out->len;
+	int32_t n = 0;
+	xdr_put_u32(out, 0);
+	for (guint i = 0; i < all->len && n < max; i++) {
+		struct domain *d = all->pdata[i];
+		if (domain_active(d) != active)
+			continue;
+		if (active)
+			xdr_put_i32(out, domain_id(d));
+		else
+			xdr_put_string(out, domain_name(d));
+		n++;
 	}
+	xdr_patch_u32(out, at, n);
 	return true;
 }
 
 PROC(proc_list_domains)
 {
-	int32_t max;
 	(void)c;
-	if (!get_max(in, &max, err))
-		return false;
-	GPtrArray *all = domains_list();
-	size_t at = out->len;
-	int32_t n = 0;
-	xdr_put_u32(out, 0);
-	for (guint i = 0; i < all->len && n < max; i++) {
-		if (!domain_active(all->pdata[i]))
-			continue;
-		xdr_put_i32(out, domain_id(all->pdata[i]));
-		n++;
-	}
-	xdr_patch_u32(out, at, n);
-	return true;
+	return list_domains(in, out, true, err);
 }
 
 PROC(proc_list_defined_domains)
 {
-	int32_t max;
 	(void)c;
-	if (!get_max(in, &max, err))
-		return false;
-	GPtrArray *all = domains_list();
-	size_t at = out->len;
-	int32_t n = 0;
-	xdr_put_u32(out, 0);
-	for (guint i = 0; i < all->len && n < max; i++) {
-		if (domain_active(all->pdata[i]))
-			continue;
-		xdr_put_string(out, domain_name(all->pdata[i]));
-		n++;
-	}
-	xdr_patch_u32(out, at, n);
-	return true;
+	return list_domains(in, out, false, err);
 }
 
 PROC(proc_lookup_by_name)
 {
 	g_autofree char *name = NULL;
 	(void)c;
-	if (!xdr_get_string(in, XDR_STRING_MAX, &name))
-		return malformed(err, "name");
-	if (!args_end(in, err))
+	if (!string_arg(in, "name", &name, err))
 		return false;
 	struct domain *d = domain_find_name(name);
 	if (!d) {
@@ -259,9 +335,7 @@ PROC(proc_lookup_by_uuid)
 {
 	uint8_t uuid[UUID_LEN];
 	(void)c;
-	if (!xdr_get_fixed(in, uuid, UUID_LEN))
-		return malformed(err, "uuid");
-	if (!args_end(in, err))
+	if (!uuid_arg(in, uuid, err))
 		return false;
 	struct domain *d = domain_find_uuid(uuid);
 	if (!d) {
@@ -324,19 +398,16 @@ PROC(proc_undefine)
 {
 	(void)c;
 	(void)out;
-	struct domain *d = dom_only(in, err);
-	return d && domain_undefine(d, err);
+	return dom_action(in, domain_undefine, err);
 }
 
 PROC(proc_undefine_flags)
 {
-	uint32_t flags;
 	(void)c;
 	(void)out;
-	struct domain *d = dom_u32(in, &flags, err);
 	/* Managed save, snapshot/checkpoint metadata, NVRAM, TPM: kite has
 	 * none of them, so every "also remove X" flag is trivially done. */
-	return d && check_flags(flags, 0x7f, err) && domain_undefine(d, err);
+	return dom_flags_action(in, 0x7f, domain_undefine, err);
 }
 
 PROC(proc_get_xml_desc)
@@ -370,8 +441,7 @@ PROC(proc_create)
 {
 	(void)c;
 	(void)out;
-	struct domain *d = dom_only(in, err);
-	return d && domain_start(d, err);
+	return dom_action(in, domain_start, err);
 }
 
 PROC(proc_create_with_flags)
@@ -413,70 +483,58 @@ PROC(proc_destroy)
 {
 	(void)c;
 	(void)out;
-	struct domain *d = dom_only(in, err);
-	return d && domain_destroy(d, err);
+	return dom_action(in, domain_destroy, err);
 }
 
 PROC(proc_destroy_flags)
 {
-	uint32_t flags;
 	(void)c;
 	(void)out;
-	struct domain *d = dom_u32(in, &flags, err);
 	/* GRACEFUL (1): only SIGTERM; we always try SIGTERM first. */
-	return d && check_flags(flags, 1, err) && domain_destroy(d, err);
+	return dom_flags_action(in, 1, domain_destroy, err);
 }
 
 PROC(proc_shutdown)
 {
 	(void)c;
 	(void)out;
-	struct domain *d = dom_only(in, err);
-	return d && domain_shutdown(d, err);
+	return dom_action(in, domain_shutdown, err);
 }
 
 PROC(proc_shutdown_flags)
 {
-	uint32_t flags;
 	(void)c;
 	(void)out;
-	struct domain *d = dom_u32(in, &flags, err);
 	/* Only the ACPI power button (1) or the default (0): no agent. */
-	return d && check_flags(flags, 1, err) && domain_shutdown(d, err);
+	return dom_flags_action(in, 1, domain_shutdown, err);
 }
 
 PROC(proc_reboot)
 {
-	uint32_t flags;
 	(void)c;
 	(void)out;
-	struct domain *d = dom_u32(in, &flags, err);
-	return d && check_flags(flags, 1, err) && domain_reboot(d, err);
+	return dom_flags_action(in, 1, domain_reboot, err);
 }
 
 PROC(proc_reset)
 {
-	uint32_t flags;
 	(void)c;
 	(void)out;
-	struct domain *d = dom_u32(in, &flags, err);
-	return d && check_flags(flags, 0, err) && domain_reset(d, err);
+	return dom_flags_action(in, 0, domain_reset, err);
 }
 
 PROC(proc_suspend)
 {
 	(void)c;
 	(void)out;
-	struct domain *d = dom_only(in, err);
-	return d && domain_suspend(d, err);
+	return dom_action(in, domain_suspend, err);
 }
 
 PROC(proc_resume)
 {
 	(void)c;
 	(void)out;
-	struct domain *d = dom_only(in, err);
-	return d && domain_resume(d, err);
+	return dom_action(in, domain_resume, err);
 }
 
 PROC(proc_get_info)
@@ -560,13 +618,8 @@ PROC(proc_set_autostart)
 
 PROC(proc_has_managed_save_image)
 {
-	uint32_t flags;
 	(void)c;
-	struct domain *d = dom_u32(in, &flags, err);
-	if (!d || !check_flags(flags, 0, err))
-		return false;
-	xdr_put_i32(out, 0); /* kite has no managed save */
-	return true;
+	return dom_answer_none(in, out, 0, err);
 }
 
 PROC(proc_get_os_type)
@@ -600,29 +653,20 @@ PROC(proc_domain_get_max_vcpus)
 	return true;
 }
 
+/* The snapshot calls take any flags: there are no snapshots to filter. */
+#define ANY_FLAGS UINT32_MAX
+
 PROC(proc_snapshot_num)
 {
-	uint32_t flags;
 	(void)c;
-	struct domain *d = dom_u32(in, &flags, err);
-	if (!d)
-		return false;
-	xdr_put_i32(out, 0); /* no snapshot support: there are none */
-	return true;
+	return dom_answer_none(in, out, ANY_FLAGS, err);
 }
 
 PROC(proc_snapshot_list_names)
 {
-	struct wire_ref ref = {0};
-	int32_t max;
-	uint32_t flags;
+	uint32_t max, flags;
 	(void)c;
-	if (!wire_get_domain(in, &ref) || !xdr_get_i32(in, &max) || !xdr_get_u32(in, &flags)) {
-		wire_ref_clear(&ref);
-		return malformed(err, "domain, maxnames, flags");
-	}
-	struct domain *d = args_end(in, err) ? domain_lookup(&ref, err) : NULL;
-	wire_ref_clear(&ref);
+	struct domain *d = dom_u32_u32(in, &max, &flags, "domain, maxnames, flags", err);
 	if (!d)
 		return false;
 	xdr_put_u32(out, 0);
@@ -631,16 +675,9 @@ PROC(proc_snapshot_list_names)
 
 PROC(proc_list_all_snapshots)
 {
-	struct wire_ref ref = {0};
-	int32_t need;
-	uint32_t flags;
+	uint32_t need, flags;
 	(void)c;
-	if (!wire_get_domain(in, &ref) || !xdr_get_i32(in, &need) || !xdr_get_u32(in, &flags)) {
-		wire_ref_clear(&ref);
-		return malformed(err, "domain, need_results, flags");
-	}
-	struct domain *d = args_end(in, err) ? domain_lookup(&ref, err) : NULL;
-	wire_ref_clear(&ref);
+	struct domain *d = dom_u32_u32(in, &need, &flags, "domain, need_results, flags", err);
 	if (!d)
 		return false;
 	xdr_put_u32(out, 0); /* snapshots<> */
@@ -650,13 +687,8 @@ PROC(proc_list_all_snapshots)
 
 PROC(proc_has_current_snapshot)
 {
-	uint32_t flags;
 	(void)c;
-	struct domain *d = dom_u32(in, &flags, err);
-	if (!d)
-		return false;
-	xdr_put_i32(out, 0);
-	return true;
+	return dom_answer_none(in, out, ANY_FLAGS, err);
 }
 
 PROC(proc_get_security_label)
@@ -673,14 +705,9 @@ PROC(proc_get_security_label)
 
 PROC(proc_get_messages)
 {
-	uint32_t flags;
 	(void)c;
-	struct domain *d = dom_u32(in, &flags, err);
-	if (!d || !check_flags(flags, 3, err))
-		return false;
 	/* kite records no taint or deprecation messages. */
-	xdr_put_u32(out, 0);
-	return true;
+	return dom_answer_none(in, out, 3, err);
 }
 
 /* ----------------------------------------------------------- interfaces */
@@ -778,13 +805,8 @@ PROC(proc_interface_stats)
 	uint32_t unused;
 	(void)c;
 	struct domain *d = dom_str(in, &dev, false, &unused, err);
-	if (!d)
+	if (!d || !check_active(d, err))
 		return false;
-	if (!domain_active(d)) {
-		virt_error(err, VERR_OPERATION_INVALID,
-			   _("Requested operation is not valid: domain is not running"));
-		return false;
-	}
 	KiteNetDef *net = domain_find_interface(d, dev);
 	if (!net) {
 		virt_error(err, VERR_INVALID_ARG,
@@ -864,22 +886,11 @@ static void addrs_from_text(const char *text, const char *mac, GPtrArray *found)
 
 PROC(proc_interface_addresses)
 {
-	struct wire_ref ref = {0};
 	uint32_t source, flags;
 	(void)c;
-	if (!wire_get_domain(in, &ref) || !xdr_get_u32(in, &source) || !xdr_get_u32(in, &flags)) {
-		wire_ref_clear(&ref);
-		return malformed(err, "domain, source, flags");
-	}
-	struct domain *d = args_end(in, err) ? domain_lookup(&ref, err) : NULL;
-	wire_ref_clear(&ref);
-	if (!d || !check_flags(flags, 0, err))
+	struct domain *d = dom_u32_u32(in, &source, &flags, "domain, source, flags", err);
+	if (!d || !check_flags(flags, 0, err) || !check_active(d, err))
 		return false;
-	if (!domain_active(d)) {
-		virt_error(err, VERR_OPERATION_INVALID,
-			   _("Requested operation is not valid: domain is not running"));
-		return false;
-	}
 	if (source == IFADDR_SRC_AGENT) {
 		virt_error(err, 74 /* ARGUMENT_UNSUPPORTED */,
 			   _("argument unsupported: kite has no guest agent channel"));

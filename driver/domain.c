@@ -131,16 +131,62 @@ static void domain_free(struct domain *d)
 	g_free(d);
 }
 
-static char *config_path(const char *name)
+char *store_config_path(const char *kind, const char *name)
 {
 	g_autofree char *file = g_strconcat(name, ".xml", NULL);
-	return g_build_filename(cfg.etc_dir, "domains", file, NULL);
+	return g_build_filename(cfg.etc_dir, kind, file, NULL);
 }
 
-static char *autostart_path(const char *name)
+char *store_autostart_path(const char *kind, const char *name)
 {
 	g_autofree char *file = g_strconcat(name, ".xml", NULL);
-	return g_build_filename(cfg.etc_dir, "domains", "autostart", file, NULL);
+	return g_build_filename(cfg.etc_dir, kind, "autostart", file, NULL);
+}
+
+bool store_remove(const char *kind, const char *name, GError **err)
+{
+	g_autofree char *path = store_config_path(kind, name);
+	g_autofree char *link = store_autostart_path(kind, name);
+	if (g_unlink(path) < 0 && errno != ENOENT) {
+		virt_error(err, VERR_SYSTEM_ERROR, _("cannot remove '%s': %s"), path,
+			   g_strerror(errno));
+		return false;
+	}
+	g_unlink(link);
+	return true;
+}
+
+bool store_set_autostart(const char *kind, const char *name, bool on, GError **err)
+{
+	g_autofree char *link = store_autostart_path(kind, name);
+	if (on) {
+		g_autofree char *dir = g_path_get_dirname(link);
+		g_autofree char *target = store_config_path(kind, name);
+		g_mkdir_with_parents(dir, 0755);
+		if (symlink(target, link) < 0 && errno != EEXIST) {
+			virt_error(err, VERR_SYSTEM_ERROR,
+				   _("cannot create autostart link '%s': %s"), link,
+				   g_strerror(errno));
+			return false;
+		}
+	} else if (g_unlink(link) < 0 && errno != ENOENT) {
+		virt_error(err, VERR_SYSTEM_ERROR, _("cannot remove autostart link '%s': %s"), link,
+			   g_strerror(errno));
+		return false;
+	}
+	return true;
+}
+
+GPtrArray *store_xml_files(const char *dir)
+{
+	GPtrArray *names = g_ptr_array_new_with_free_func(g_free);
+	g_autoptr(GDir) gd = g_dir_open(dir, 0, NULL);
+	const char *name;
+
+	while (gd && (name = g_dir_read_name(gd)))
+		if (g_str_has_suffix(name, ".xml"))
+			g_ptr_array_add(names, g_strdup(name));
+	return names;
 }
 
 static char *run_path(const char *name)
@@ -150,7 +196,7 @@ static char *run_path(const char *name)
 
 static bool save_config(struct domain *d, GError **err)
 {
-	g_autofree char *path = config_path(domain_name(d));
+	g_autofree char *path = store_config_path("domains", domain_name(d));
 	g_autofree char *xml = kite_domain_def_format(d->def, KITE_XML_SECURE | KITE_XML_INACTIVE);
 	return util_write_file_atomic(path, xml, 0600, err);
 }
@@ -229,17 +275,26 @@ static bool check_clash(const KiteDomainDef *def, struct domain **existing, GErr
 	return true;
 }
 
-struct domain *domain_define(const char *xml, bool validate, GError **err)
+/* parse_new_def() and check_clash(): a definition that may be taken in,
+ * and the domain it is for (*existing, NULL for a new one). */
+static KiteDomainDef *parse_unclashing_def(const char *xml, bool validate, struct domain **existing,
+					   GError **err)
 {
-	struct domain *d;
 	KiteDomainDef *def = parse_new_def(xml, validate, err);
-
-	if (!def)
-		return NULL;
-	if (!check_clash(def, &d, err)) {
+	if (def && !check_clash(def, existing, err)) {
 		kite_domain_def_free(def);
 		return NULL;
 	}
+	return def;
+}
+
+struct domain *domain_define(const char *xml, bool validate, GError **err)
+{
+	struct domain *d;
+	KiteDomainDef *def = parse_unclashing_def(xml, validate, &d, err);
+
+	if (!def)
+		return NULL;
 	bool added = d == NULL;
 	if (added) {
 		d = g_new0(struct domain, 1);
@@ -284,14 +339,8 @@ bool domain_undefine(struct domain *d, GError **err)
 		virt_error(err, VERR_OPERATION_INVALID, _("cannot undefine transient domain"));
 		return false;
 	}
-	g_autofree char *path = config_path(domain_name(d));
-	g_autofree char *autostart = autostart_path(domain_name(d));
-	if (g_unlink(path) < 0 && errno != ENOENT) {
-		virt_error(err, VERR_SYSTEM_ERROR, _("cannot remove '%s': %s"), path,
-			   g_strerror(errno));
+	if (!store_remove("domains", domain_name(d), err))
 		return false;
-	}
-	g_unlink(autostart);
 	d->autostart = false;
 	d->persistent = false;
 	log_info("domain %s undefined", domain_name(d));
@@ -309,22 +358,8 @@ bool domain_set_autostart(struct domain *d, bool on, GError **err)
 			   _("cannot set autostart for transient domain"));
 		return false;
 	}
-	g_autofree char *link = autostart_path(domain_name(d));
-	if (on) {
-		g_autofree char *dir = g_path_get_dirname(link);
-		g_autofree char *target = config_path(domain_name(d));
-		g_mkdir_with_parents(dir, 0755);
-		if (symlink(target, link) < 0 && errno != EEXIST) {
-			virt_error(err, VERR_SYSTEM_ERROR,
-				   _("cannot create autostart link '%s': %s"), link,
-				   g_strerror(errno));
-			return false;
-		}
-	} else if (g_unlink(link) < 0 && errno != ENOENT) {
-		virt_error(err, VERR_SYSTEM_ERROR, _("cannot remove autostart link '%s': %s"), link,
-			   g_strerror(errno));
+	if (!store_set_autostart("domains", domain_name(d), on, err))
 		return false;
-	}
 	d->autostart = on;
 	return true;
 }
@@ -1155,14 +1190,10 @@ bool domain_start(struct domain *d, GError **err)
 struct domain *domain_create_transient(const char *xml, bool validate, GError **err)
 {
 	struct domain *d;
-	KiteDomainDef *def = parse_new_def(xml, validate, err);
+	KiteDomainDef *def = parse_unclashing_def(xml, validate, &d, err);
 
 	if (!def)
 		return NULL;
-	if (!check_clash(def, &d, err)) {
-		kite_domain_def_free(def);
-		return NULL;
-	}
 	if (d) {
 		if (domain_active(d)) {
 			virt_error(
@@ -1751,14 +1782,10 @@ bool domain_update_device(struct domain *d, const char *xml, unsigned flags, GEr
 static void load_configs(void)
 {
 	g_autofree char *dir = g_build_filename(cfg.etc_dir, "domains", NULL);
-	g_autoptr(GDir) gd = g_dir_open(dir, 0, NULL);
-	const char *n;
+	g_autoptr(GPtrArray) files = store_xml_files(dir);
 
-	if (!gd)
-		return;
-	while ((n = g_dir_read_name(gd))) {
-		if (!g_str_has_suffix(n, ".xml"))
-			continue;
+	for (guint i = 0; i < files->len; i++) {
+		const char *n = files->pdata[i];
 		g_autofree char *path = g_build_filename(dir, n, NULL);
 		g_autoptr(GError) xerr = NULL;
 		KiteDomainDef *def = kite_domain_def_parse_file(path, 0, &xerr);
@@ -1779,7 +1806,7 @@ static void load_configs(void)
 		d->def = def;
 		d->persistent = true;
 		d->pidfd = -1;
-		g_autofree char *link = autostart_path(def->name);
+		g_autofree char *link = store_autostart_path("domains", def->name);
 		d->autostart = g_file_test(link, G_FILE_TEST_EXISTS);
 		set_state(d, DOM_SHUTOFF, REASON_SHUTOFF_UNKNOWN);
 		g_ptr_array_add(domains, d);

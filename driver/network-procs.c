@@ -8,26 +8,44 @@
 #include "network.h"
 #include "procs.h"
 
-static struct network *net_args(struct xdr_in *in, bool with_u32, uint32_t *v, GError **err)
+/* The network ref names, once the arguments (`what`) are decoded (ok) and
+ * used up. Clears ref. */
+static struct network *net_lookup_args(struct xdr_in *in, struct wire_ref *ref, bool ok,
+				       const char *what, GError **err)
 {
-	struct wire_ref ref = {0};
-	if (!wire_get_network(in, &ref) || (with_u32 && !xdr_get_u32(in, v))) {
-		wire_ref_clear(&ref);
-		malformed(err, "network");
-		return NULL;
-	}
-	struct network *n = args_end(in, err) ? network_lookup(&ref, err) : NULL;
-	wire_ref_clear(&ref);
+	struct network *n = args_decoded(in, ok, what, err) ? network_lookup(ref, err) : NULL;
+	wire_ref_clear(ref);
 	return n;
 }
 
-static void put_net(GByteArray *out, struct network *n)
+static struct network *net_args(struct xdr_in *in, bool with_u32, uint32_t *v, GError **err)
+{
+	struct wire_ref ref = {0};
+	bool ok = wire_get_network(in, &ref) && (!with_u32 || xdr_get_u32(in, v));
+	return net_lookup_args(in, &ref, ok, "network", err);
+}
+
+/* A network argument, then action on it. */
+static bool net_action(struct xdr_in *in, bool (*action)(struct network *, GError **), GError **err)
+{
+	struct network *n = net_args(in, false, NULL, err);
+	return n && action(n, err);
+}
+
+static void put_net(GByteArray *out, const struct network *n)
 {
 	wire_put_network(out, n->def->name, n->def->uuid);
 }
 
-static bool net_match(struct network *n, uint32_t flags)
+/* put_list_all() hands over the list's untyped elements. */
+static void put_listed_net(GByteArray *out, const void *n)
 {
+	put_net(out, n);
+}
+
+static bool net_match(const void *obj, uint32_t flags)
+{
+	const struct network *n = obj;
 	if ((flags & (LIST_NETWORKS_ACTIVE | LIST_NETWORKS_INACTIVE)) &&
 	    !((flags & LIST_NETWORKS_ACTIVE && n->active) ||
 	      (flags & LIST_NETWORKS_INACTIVE && !n->active)))
@@ -48,27 +66,9 @@ PROC(proc_list_all_networks)
 	int32_t need;
 	uint32_t flags;
 	(void)c;
-	if (!xdr_get_i32(in, &need) || !xdr_get_u32(in, &flags))
-		return malformed(err, "need_results, flags");
-	if (!args_end(in, err))
+	if (!list_all_args(in, &need, &flags, 0x3fu, err))
 		return false;
-	if (flags & ~0x3fu) {
-		virt_error(err, VERR_INVALID_ARG, _("unsupported flags (%#x)"), flags & ~0x3fu);
-		return false;
-	}
-	GPtrArray *all = networks_list();
-	size_t at = out->len;
-	uint32_t n = 0;
-	xdr_put_u32(out, 0);
-	for (guint i = 0; i < all->len; i++) {
-		if (!net_match(all->pdata[i], flags))
-			continue;
-		n++;
-		if (need)
-			put_net(out, all->pdata[i]);
-	}
-	xdr_patch_u32(out, at, need ? n : 0);
-	xdr_put_u32(out, n);
+	put_list_all(out, networks_list(), need, flags, net_match, put_listed_net);
 	return true;
 }
 
@@ -103,15 +103,8 @@ PROC(proc_num_of_defined_networks)
 static bool list_names(struct xdr_in *in, GByteArray *out, bool active, GError **err)
 {
 	int32_t max;
-	if (!xdr_get_i32(in, &max))
-		return malformed(err, "maxnames");
-	if (!args_end(in, err))
+	if (!list_max_arg(in, "maxnames", &max, err))
 		return false;
-	if (max < 0 || (uint32_t)max > XDR_LIST_MAX) {
-		virt_error(err, VERR_RPC, _("too many items requested (%d, at most %u)"), max,
-			   XDR_LIST_MAX);
-		return false;
-	}
 	GPtrArray *all = networks_list();
 	size_t at = out->len;
 	int32_t n = 0;
@@ -143,9 +136,7 @@ PROC(proc_network_lookup_by_name)
 {
 	g_autofree char *name = NULL;
 	(void)c;
-	if (!xdr_get_string(in, XDR_STRING_MAX, &name))
-		return malformed(err, "name");
-	if (!args_end(in, err))
+	if (!string_arg(in, "name", &name, err))
 		return false;
 	struct network *n = network_find_name(name);
 	if (!n) {
@@ -161,9 +152,7 @@ PROC(proc_network_lookup_by_uuid)
 {
 	uint8_t uuid[UUID_LEN];
 	(void)c;
-	if (!xdr_get_fixed(in, uuid, UUID_LEN))
-		return malformed(err, "uuid");
-	if (!args_end(in, err))
+	if (!uuid_arg(in, uuid, err))
 		return false;
 	struct network *n = network_find_uuid(uuid);
 	if (!n) {
@@ -177,61 +166,51 @@ PROC(proc_network_lookup_by_uuid)
 	return true;
 }
 
-static bool xml_arg(struct xdr_in *in, char **xml, GError **err)
+/* An XML definition, made into a network by make. */
+static bool net_from_xml(struct xdr_in *in, GByteArray *out,
+			 struct network *(*make)(const char *xml, GError **err), GError **err)
 {
-	if (!xdr_get_string(in, XDR_STRING_MAX, xml))
-		return malformed(err, "xml");
-	return args_end(in, err);
+	g_autofree char *xml = NULL;
+	if (!string_arg(in, "xml", &xml, err))
+		return false;
+	struct network *n = make(xml, err);
+	if (!n)
+		return false;
+	put_net(out, n);
+	return true;
 }
 
 PROC(proc_network_define_xml)
 {
-	g_autofree char *xml = NULL;
 	(void)c;
-	if (!xml_arg(in, &xml, err))
-		return false;
-	struct network *n = network_define(xml, err);
-	if (!n)
-		return false;
-	put_net(out, n);
-	return true;
+	return net_from_xml(in, out, network_define, err);
 }
 
 PROC(proc_network_create_xml)
 {
-	g_autofree char *xml = NULL;
 	(void)c;
-	if (!xml_arg(in, &xml, err))
-		return false;
-	struct network *n = network_create_transient(xml, err);
-	if (!n)
-		return false;
-	put_net(out, n);
-	return true;
+	return net_from_xml(in, out, network_create_transient, err);
 }
 
 PROC(proc_network_undefine)
 {
 	(void)c;
 	(void)out;
-	struct network *n = net_args(in, false, NULL, err);
-	return n && network_undefine(n, err);
+	return net_action(in, network_undefine, err);
 }
 
 PROC(proc_network_create)
 {
 	(void)c;
 	(void)out;
-	struct network *n = net_args(in, false, NULL, err);
-	return n && network_start(n, err);
+	return net_action(in, network_start, err);
 }
 
 PROC(proc_network_destroy)
 {
 	(void)c;
 	(void)out;
-	struct network *n = net_args(in, false, NULL, err);
-	return n && network_stop(n, err);
+	return net_action(in, network_stop, err);
 }
 
 PROC(proc_network_get_xml_desc)
@@ -239,12 +218,8 @@ PROC(proc_network_get_xml_desc)
 	uint32_t flags;
 	(void)c;
 	struct network *n = net_args(in, true, &flags, err);
-	if (!n)
+	if (!n || !check_flags(flags, 1, err))
 		return false;
-	if (flags & ~1u) {
-		virt_error(err, VERR_INVALID_ARG, _("unsupported flags (%#x)"), flags & ~1u);
-		return false;
-	}
 	g_autofree char *xml = network_get_xml(n, 0);
 	xdr_put_string(out, xml);
 	return true;
@@ -311,13 +286,9 @@ PROC(proc_network_get_dhcp_leases)
 	int32_t need;
 	uint32_t flags;
 	(void)c;
-	if (!wire_get_network(in, &ref) || !xdr_get_opt_string(in, 64, &mac) ||
-	    !xdr_get_i32(in, &need) || !xdr_get_u32(in, &flags)) {
-		wire_ref_clear(&ref);
-		return malformed(err, "network, mac, need_results, flags");
-	}
-	struct network *n = args_end(in, err) ? network_lookup(&ref, err) : NULL;
-	wire_ref_clear(&ref);
+	bool ok = wire_get_network(in, &ref) && xdr_get_opt_string(in, 64, &mac) &&
+		  xdr_get_i32(in, &need) && xdr_get_u32(in, &flags);
+	struct network *n = net_lookup_args(in, &ref, ok, "network, mac, need_results, flags", err);
 	if (!n)
 		return false;
 	g_autoptr(GPtrArray) leases = network_leases(n, err);

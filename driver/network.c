@@ -10,13 +10,11 @@
  * The host side (bridge, addresses, nftables, dnsmasq) is netmodels/'s;
  * this file maps a libvirt network definition onto its KiteNetConfig.
  */
-#include <errno.h>
 #include <glib/gi18n.h>
 #include <glib/gstdio.h>
 #include <net/if.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "daemon.h"
 #include "events.h"
@@ -173,21 +171,9 @@ struct network *network_lookup(const struct wire_ref *ref, GError **err)
 	return n;
 }
 
-static char *config_path(const char *name)
-{
-	g_autofree char *file = g_strconcat(name, ".xml", NULL);
-	return g_build_filename(cfg.etc_dir, "networks", file, NULL);
-}
-
-static char *autostart_path(const char *name)
-{
-	g_autofree char *file = g_strconcat(name, ".xml", NULL);
-	return g_build_filename(cfg.etc_dir, "networks", "autostart", file, NULL);
-}
-
 static bool save_config(struct network *n, GError **err)
 {
-	g_autofree char *path = config_path(n->def->name);
+	g_autofree char *path = store_config_path("networks", n->def->name);
 	g_autofree char *xml = kite_network_def_format(n->def, 0);
 	return util_write_file_atomic(path, xml, 0600, err);
 }
@@ -259,16 +245,25 @@ static bool check_clash(KiteNetworkDef *def, struct network **existing, GError *
 	return true;
 }
 
-struct network *network_define(const char *xml, GError **err)
+/* parse_new_def() and check_clash(): a definition that may be taken in,
+ * and the network it is for (*existing, NULL for a new one). */
+static KiteNetworkDef *parse_unclashing_def(const char *xml, struct network **existing,
+					    GError **err)
 {
-	struct network *n;
 	KiteNetworkDef *def = parse_new_def(xml, err);
-	if (!def)
-		return NULL;
-	if (!check_clash(def, &n, err)) {
+	if (def && !check_clash(def, existing, err)) {
 		kite_network_def_free(def);
 		return NULL;
 	}
+	return def;
+}
+
+struct network *network_define(const char *xml, GError **err)
+{
+	struct network *n;
+	KiteNetworkDef *def = parse_unclashing_def(xml, &n, err);
+	if (!def)
+		return NULL;
 	if (n && n->active) {
 		/* An active network keeps running on its current definition. */
 		virt_error(err, VERR_OPERATION_INVALID,
@@ -311,14 +306,8 @@ bool network_undefine(struct network *n, GError **err)
 			   n->def->name);
 		return false;
 	}
-	g_autofree char *path = config_path(n->def->name);
-	g_autofree char *link = autostart_path(n->def->name);
-	if (g_unlink(path) < 0 && errno != ENOENT) {
-		virt_error(err, VERR_SYSTEM_ERROR, _("cannot remove '%s': %s"), path,
-			   g_strerror(errno));
+	if (!store_remove("networks", n->def->name, err))
 		return false;
-	}
-	g_unlink(link);
 	n->persistent = false;
 	n->autostart = false;
 	events_network_lifecycle(n, NEV_UNDEFINED, 0);
@@ -394,13 +383,9 @@ bool network_stop(struct network *n, GError **err)
 struct network *network_create_transient(const char *xml, GError **err)
 {
 	struct network *n;
-	KiteNetworkDef *def = parse_new_def(xml, err);
+	KiteNetworkDef *def = parse_unclashing_def(xml, &n, err);
 	if (!def)
 		return NULL;
-	if (!check_clash(def, &n, err)) {
-		kite_network_def_free(def);
-		return NULL;
-	}
 	if (n) {
 		virt_error(err, VERR_OPERATION_INVALID,
 			   _("Requested operation is not valid: network '%s' already exists"),
@@ -425,22 +410,8 @@ bool network_set_autostart(struct network *n, bool on, GError **err)
 			   _("cannot set autostart for transient network"));
 		return false;
 	}
-	g_autofree char *link = autostart_path(n->def->name);
-	if (on) {
-		g_autofree char *dir = g_path_get_dirname(link);
-		g_autofree char *target = config_path(n->def->name);
-		g_mkdir_with_parents(dir, 0755);
-		if (symlink(target, link) < 0 && errno != EEXIST) {
-			virt_error(err, VERR_SYSTEM_ERROR,
-				   _("cannot create autostart link '%s': %s"), link,
-				   g_strerror(errno));
-			return false;
-		}
-	} else if (g_unlink(link) < 0 && errno != ENOENT) {
-		virt_error(err, VERR_SYSTEM_ERROR, _("cannot remove autostart link '%s': %s"), link,
-			   g_strerror(errno));
+	if (!store_set_autostart("networks", n->def->name, on, err))
 		return false;
-	}
 	n->autostart = on;
 	return true;
 }
@@ -487,25 +458,28 @@ static void adopt(struct network *n)
 	g_unlink(path);
 }
 
+/* The definition stored in path, or NULL (logged) when it does not parse. */
+static KiteNetworkDef *read_def_file(const char *path)
+{
+	g_autoptr(GError) e = NULL;
+	KiteNetworkDef *def = kite_network_def_parse_file(path, 0, &e);
+	if (!def)
+		log_info("ignoring %s: %s", path, e->message);
+	return def;
+}
+
 void networks_init(void)
 {
 	networks = g_ptr_array_new();
 	g_autofree char *dir = g_build_filename(cfg.etc_dir, "networks", NULL);
-	g_autoptr(GDir) gd = g_dir_open(dir, 0, NULL);
-	const char *name;
+	g_autoptr(GPtrArray) files = store_xml_files(dir);
 
-	if (!gd)
-		return;
-	while ((name = g_dir_read_name(gd))) {
-		if (!g_str_has_suffix(name, ".xml"))
-			continue;
+	for (guint i = 0; i < files->len; i++) {
+		const char *name = files->pdata[i];
 		g_autofree char *path = g_build_filename(dir, name, NULL);
-		g_autoptr(GError) e = NULL;
-		KiteNetworkDef *def = kite_network_def_parse_file(path, 0, &e);
-		if (!def) {
-			log_info("ignoring %s: %s", path, e->message);
+		KiteNetworkDef *def = read_def_file(path);
+		if (!def)
 			continue;
-		}
 		g_autofree char *expect = g_strconcat(def->name, ".xml", NULL);
 		if (strcmp(expect, name) != 0 || network_find_name(def->name) ||
 		    network_find_uuid(def->uuid)) {
@@ -517,7 +491,7 @@ void networks_init(void)
 		struct network *n = g_new0(struct network, 1);
 		n->def = def;
 		n->persistent = true;
-		g_autofree char *link = autostart_path(def->name);
+		g_autofree char *link = store_autostart_path("networks", def->name);
 		n->autostart = g_file_test(link, G_FILE_TEST_EXISTS);
 		g_ptr_array_add(networks, n);
 	}
@@ -528,19 +502,14 @@ void networks_init(void)
 void networks_resume(void)
 {
 	g_autofree char *dir = g_build_filename(cfg.run_dir, "networks", NULL);
-	g_autoptr(GDir) gd = g_dir_open(dir, 0, NULL);
-	const char *name;
+	g_autoptr(GPtrArray) files = store_xml_files(dir);
 
-	while (gd && (name = g_dir_read_name(gd))) {
-		if (!g_str_has_suffix(name, ".xml"))
-			continue;
+	for (guint i = 0; i < files->len; i++) {
+		const char *name = files->pdata[i];
 		g_autofree char *path = g_build_filename(dir, name, NULL);
-		g_autoptr(GError) e = NULL;
-		KiteNetworkDef *def = kite_network_def_parse_file(path, 0, &e);
-		if (!def) {
-			log_info("ignoring %s: %s", path, e->message);
+		KiteNetworkDef *def = read_def_file(path);
+		if (!def)
 			continue;
-		}
 		struct network *n = network_find_name(def->name);
 		if (n && memcmp(n->def->uuid, def->uuid, UUID_LEN) != 0) {
 			log_info("ignoring %s: UUID differs from the definition", path);

@@ -20,6 +20,30 @@ bool args_end(struct xdr_in *in, GError **err);
 
 #define PROC(name) bool name(struct client *c, struct xdr_in *in, GByteArray *out, GError **err)
 
+/*
+ * Arguments and answers the domain and network procedures have in common.
+ * Defined in domain-procs.c, where their messages are translated.
+ */
+/* malformed(err, what) unless the arguments were decoded (ok); then
+ * args_end(). */
+bool args_decoded(struct xdr_in *in, bool ok, const char *what, GError **err);
+/* VERR_INVALID_ARG for any flag outside allowed. */
+bool check_flags(uint32_t flags, uint32_t allowed, GError **err);
+/* A string, named `what` in errors, as the only argument. */
+bool string_arg(struct xdr_in *in, const char *what, char **s, GError **err);
+/* A UUID as the only argument. */
+bool uuid_arg(struct xdr_in *in, uint8_t uuid[UUID_LEN], GError **err);
+/* The connect_list_* argument: how many names or IDs at most (`what`). */
+bool list_max_arg(struct xdr_in *in, const char *what, int32_t *max, GError **err);
+/* The connect_list_all_* arguments: need_results, then flags within allowed. */
+bool list_all_args(struct xdr_in *in, int32_t *need, uint32_t *flags, uint32_t allowed,
+		   GError **err);
+/* The connect_list_all_* answer: the objects of `all` that match flags,
+ * each written by put but only when need, then how many matched. */
+void put_list_all(GByteArray *out, GPtrArray *all, int32_t need, uint32_t flags,
+		  bool (*match)(const void *obj, uint32_t flags),
+		  void (*put)(GByteArray *out, const void *obj));
+
 /* host.c */
 PROC(proc_get_capabilities);
 PROC(proc_get_domain_capabilities);
