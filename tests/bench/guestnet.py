@@ -55,10 +55,12 @@ import time
 NICS = {"virtio": "virtio-net-pci", "e1000": "e1000"}
 TAP_NET = "10.77.0"
 TAP_IF = "kbtap0"
-# Datagrams per run: enough for a second or more at the fastest rate seen
-# here (QEMU's virtio-net over tap, ~270k/s) without making e1000, which
-# exits to the VMM for every frame, run for minutes.
-AUTO_COUNT = {"virtio": 200000, "e1000": 50000}
+# Datagrams per run: virtio-net runs 300-550k/s here, so a million make a
+# run of 2-3 s; with 200000 (under a second) the first milliseconds (ARP,
+# the stream settling) and a scheduling hiccup on this 2-core host moved
+# the rates by +-15% from run to run. e1000 exits to the VMM for every
+# frame (~22k/s): 50000 keep it near two seconds.
+AUTO_COUNT = {"virtio": 1000000, "e1000": 50000}
 BOOT_TIMEOUT = 300  # QEMU through SeaBIOS on a loaded 2-core host
 
 
