@@ -50,10 +50,10 @@ def load_ids():
 class Run:
     """One emulator with the model under test behind a UDP wire."""
 
-    def __init__(self, kind, model, extra=()):
+    def __init__(self, kind, model, extra=(), props=''):
         self.wire = T.Wire()
         self.mac = MAC
-        dev = f'{model},netdev=n0,mac={MAC}'
+        dev = f'{model},netdev=n0,mac={MAC}{props}'
         if kind == 'qemu':
             dev += ',romfile='
         self.m = T.Machine(kind, ['-netdev', self.wire.netdev(), '-device', dev, *extra])

@@ -30,35 +30,22 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import nictest as T  # noqa: E402
-from drivers import DRIVERS, TXBUF, VNET_HDR_LEN  # noqa: E402
+from drivers import TXBUF, VNET_HDR_LEN  # noqa: E402
+from test_nic import Run  # noqa: E402
 
 MODEL = 'virtio-net-pci'
-MAC = '52:54:00:ab:cd:02'
 NO_NOTIFY = 1
 
 
-class Dev:
+class Dev(Run):
     """kite with one virtio-net-pci behind a UDP wire; the frames are
     placed by hand so that several can be published before one kick."""
 
-    def __init__(self, prop=''):
-        self.wire = T.Wire()
-        self.m = T.Machine('kite', ['-netdev', self.wire.netdev(), '-device',
-                                    f'{MODEL},netdev=n0,mac={MAC}{prop}'])
-        self.drv = DRIVERS[MODEL](self.m)
+    def __init__(self, props=''):
+        super().__init__('kite', MODEL, props=props)
         self.drv.init()
         self.avail = 0
         self.seq = 0
-
-    def close(self):
-        self.m.close()
-        self.wire.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
 
     def used_flags(self):
         d = self.drv
@@ -73,7 +60,7 @@ class Dev:
             slot = self.avail % d.QSIZE
             payload = b'coalesce %06d' % self.seq
             self.seq += 1
-            frame = T.frame(T.mac_bytes('02:00:00:00:00:09'), T.mac_bytes(MAC), payload)
+            frame = T.frame(T.mac_bytes('02:00:00:00:00:09'), T.mac_bytes(self.mac), payload)
             buf = TXBUF + d.BUF * slot
             d.qt.memwrite(buf, bytes(VNET_HDR_LEN) + frame)
             d.desc(d.TXQ, slot, buf, VNET_HDR_LEN + len(frame), 0)
