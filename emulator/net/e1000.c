@@ -521,6 +521,14 @@ static ssize_t e1000_receive(NetClient *nc, const struct iovec *iov, int iovcnt)
 	size_t done = 0;
 	bool lost = false;
 	while (done < total) {
+		if (rx_free(s) == 0) {
+			/* Descriptors without a buffer used up what the check
+			 * above counted on: the frame is lost, as on QEMU. */
+			stat_add(s, RNBC, 1);
+			stat_add(s, MPC, 1);
+			raise_cause(s, ICR_RXO);
+			return -1;
+		}
 		uint32_t h = reg(s, RDH);
 		uint64_t daddr = base + (uint64_t)h * 16;
 		uint8_t d[16];
@@ -529,8 +537,20 @@ static ssize_t e1000_receive(NetClient *nc, const struct iovec *iov, int iovcnt)
 		if (!nic_dma_read(&s->nic, daddr, d, sizeof(d)))
 			return -1;
 		uint64_t baddr = (uint64_t)nic_le32(d + 4) << 32 | nic_le32(d);
+		if (baddr == 0) {
+			/*
+			 * A descriptor without a buffer is skipped (8254x manual;
+			 * QEMU alike): handed back done, its length as the driver
+			 * left it, and the frame goes on in the next one.
+			 */
+			d[12] |= status & (RXD_DD | RXD_VP);
+			nic_put_le16(d + 14, special);
+			nic_dma_write(&s->nic, daddr + 8, d + 8, 8);
+			set_reg(s, RDH, (h + 1) % n);
+			continue;
+		}
 		size_t chunk = MIN(bufsize, total - done);
-		bool ok = baddr == 0 || nic_dma_write(&s->nic, baddr, buf + done, chunk);
+		bool ok = nic_dma_write(&s->nic, baddr, buf + done, chunk);
 		lost |= !ok;
 		done += chunk;
 		memset(d + 8, 0, 8);

@@ -1350,7 +1350,8 @@ class E1000(E1000e):
             0x000c4, 0x000c8, 0x000d0, 0x00100, 0x00400, 0x00410, 0x01000, 0x02800,
             0x02808, 0x02810, 0x02818, 0x03800, 0x03808, 0x03810, 0x03818, 0x05200,
             0x05400, 0x05404, 0x05408, 0x0540c]
-    EXTRA = {'offload': ('offload', True), 'tso': ('tso', False)}
+    EXTRA = {'offload': ('offload', True), 'tso': ('tso', False),
+             'null-buffer': ('null_buffer', True)}
     IO_BAR = 1
     # the 82540EM's EERD: START bit 0, DONE bit 4, address in 15:8
     EERD_ADDR_SHIFT, EERD_DONE = 8, 0x10
@@ -1382,6 +1383,27 @@ class E1000(E1000e):
             '<HHBBH', self.qt.memread(d + 8, 8))
         return status, length
 
+    def null_buffer(self, run):
+        """A receive descriptor without a buffer (address 0) is skipped,
+        as the 8254x manual says: it comes back done (DD without EOP, its
+        length as the driver left it) and the frame lands whole in the
+        next descriptor."""
+        self.rx_setup(promisc=True)
+        self.qt.memwrite(RXRING, struct.pack('<QHHBBH', 0, 0x1234, 0, 0, 0, 0))
+        frame = T.frame(T.mac_bytes(run.mac), bytes.fromhex('020000000001'),
+                        bytes(range(100)))
+        run.wire.send(frame)
+        T.wait_until(lambda: self.rx_writeback(RXRING + 16)[0] & 1, timeout=5,
+                     what='the frame in the descriptor after the empty one')
+        out = []
+        for i in range(3):
+            length, _, status, errors, _ = struct.unpack(
+                '<HHBBH', self.qt.memread(RXRING + 16 * i + 8, 8))
+            out.append((f'desc{i} (length, DD|EOP, errors)', (length, status & 3, errors)))
+        out.append(('frame in desc1', self.qt.memread(RXBUF + 2048, len(frame)) == frame))
+        out.append(('RDH', self.r(self.RDH)))
+        return out
+
     def malicious(self):
         m = self.m
         # a receive ring whose length is not a multiple of 128 (RDLEN has
@@ -1402,6 +1424,16 @@ class E1000(E1000e):
         # transmit rings, then a receive ring outside RAM: the RDT write
         # lets the waiting frames in, each is lost
         r = super().malicious()
+        # descriptors without buffers only: each is skipped until no free
+        # one is left; the frame is lost and counted, nothing waits
+        self.rx_setup()
+        self.qt.memwrite(RXRING, bytes(16 * self.NDESC))
+        if self.inject:
+            dropped = self.rx_dropped()
+            self.inject(1)
+            check_eq(self.rx_dropped() - dropped, 1,
+                     'rx-dropped for a ring of descriptors without buffers')
+            check_eq(self.r(self.RDH), self.NDESC - 1, 'RDH after skipping every free descriptor')
         # receive buffers outside RAM: each frame is dropped and its
         # descriptor comes back with RXE
         self.rx_setup()
