@@ -659,10 +659,9 @@ bool domain_shutdown(struct domain *d, GError **err)
 
 bool domain_reboot(struct domain *d, GError **err)
 {
-	if (!simple_command(d, "system_reset", err))
-		return false;
-	events_domain_reboot(d);
-	return true;
+	/* kite's RESET event reports the reboot to clients (qmp_event): one
+	 * event, as libvirt sends one from QEMU's. */
+	return simple_command(d, "system_reset", err);
 }
 
 bool domain_reset(struct domain *d, GError **err)

@@ -71,6 +71,17 @@ def main():
         check(next_event("hold") == (E.VIR_DOMAIN_EVENT_RESUMED, 0), "resumed event")
         check(virsh(d.uri, "domstate", "hold").stdout.strip() == "running", "running again")
 
+        # virsh reboot and virsh reset: one reboot event each.
+        reboots = queue.Queue()
+        conn.domainEventRegisterAny(None, E.VIR_DOMAIN_EVENT_ID_REBOOT,
+                                    lambda c, dom, op: reboots.put(dom.name()), None)
+        for cmd in ("reboot", "reset"):
+            virsh(d.uri, cmd, "hold")
+            check(reboots.get(timeout=20) == "hold", f"reboot event after virsh {cmd}")
+            time.sleep(0.5)
+            check(reboots.empty(), f"a second reboot event after virsh {cmd}")
+        check(virsh(d.uri, "domstate", "hold").stdout.strip() == "running", "running after reboot")
+
         virsh(d.uri, "destroy", "hold")
         check(next_event("hold") == (E.VIR_DOMAIN_EVENT_STOPPED, E.VIR_DOMAIN_EVENT_STOPPED_DESTROYED),
               "destroyed event")
