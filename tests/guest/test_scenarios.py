@@ -625,7 +625,24 @@ def t_udp_blast_closed_port(ctx, nic):
 @case('bulk-out', ALL_NICS)
 def t_bulk_out(ctx, nic):
     """BULK_COUNT datagrams guest -> host as fast as the card takes them:
-    every one must arrive intact (the host side keeps up)."""
+    every one must arrive intact (the host side keeps up).
+
+    On QEMU under TCG, the oracle, a run on a busy host has lost about a
+    tenth of the datagrams inside QEMU's libslirp (its non-blocking send
+    refused while loopback's backlog waited for a CPU; the sink's buffer
+    was far from full): there, and only there, one lost run is tried
+    again. Corruption, and any loss on kite, fails at once."""
+    tries = 2 if ctx.emu.kind == 'qemu-tcg' else 1
+    for attempt in range(tries):
+        try:
+            return bulk_out_once(ctx, nic)
+        except CaseFailure as e:
+            lost_only = str(e).startswith('host received ') and ', 0 corrupted' in str(e)
+            if attempt + 1 == tries or not lost_only:
+                raise
+
+
+def bulk_out_once(ctx, nic):
     sink = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     sink.bind(('127.0.0.1', 0))
     sink.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
