@@ -75,6 +75,17 @@ struct client {
 
 void client_ref(struct client *c);
 void client_unref(struct client *c);
+
+/*
+ * A call whose answer waits for something else (the guest letting go of a
+ * NIC): its procedure takes it with call_defer() and returns true without
+ * the reply going out; call_answer() sends the reply the procedure wrote
+ * (err NULL) or err, once, and frees the call. Meanwhile the daemon serves
+ * other calls, of this client too. call_defer() is NULL outside a call.
+ */
+struct deferred_call;
+struct deferred_call *call_defer(void);
+void call_answer(struct deferred_call *dc, const GError *err);
 /* Queue one finished packet; takes ownership. */
 void client_send(struct client *c, GByteArray *pkt);
 /* Drop the connection (after what is queued, when flush is true). */

@@ -340,6 +340,51 @@ static void reply_error(struct client *c, const struct rpc_header *h, int code, 
 	client_send(c, rpc_error_packet(h, code, from, msg));
 }
 
+struct deferred_call {
+	struct client *c; /* a reference */
+	struct rpc_header h;
+	const struct proc_entry *e;
+	GByteArray *reply;
+};
+
+/* The call a procedure is running for (dispatch_packet), and whether it
+ * asked to answer later. */
+static struct {
+	struct client *c;
+	const struct rpc_header *h;
+	const struct proc_entry *e;
+	GByteArray *reply;
+	struct deferred_call *deferred;
+} running;
+
+struct deferred_call *call_defer(void)
+{
+	if (!running.c || running.deferred)
+		return NULL;
+	struct deferred_call *dc = g_new0(struct deferred_call, 1);
+	dc->c = running.c;
+	client_ref(dc->c);
+	dc->h = *running.h;
+	dc->e = running.e;
+	dc->reply = running.reply;
+	running.deferred = dc;
+	return dc;
+}
+
+void call_answer(struct deferred_call *dc, const GError *err)
+{
+	if (!err) {
+		rpc_packet_finish(dc->reply);
+		client_send(dc->c, dc->reply);
+	} else {
+		g_byte_array_unref(dc->reply);
+		log_debug("client fd %d: %s: %s", dc->c->fd, dc->e->api, err->message);
+		reply_error(dc->c, &dc->h, err->code, dc->e->from, err->message);
+	}
+	client_unref(dc->c);
+	g_free(dc);
+}
+
 static void keepalive_packet(struct client *c, const struct rpc_header *h)
 {
 	if (h->proc == KEEPALIVE_PING && h->type == RPC_MESSAGE) {
@@ -437,8 +482,20 @@ void dispatch_packet(struct client *c, const uint8_t *pkt, size_t len)
 	rh.status = RPC_OK;
 	reply = rpc_packet_new(&rh);
 	g_autoptr(GError) err = NULL;
+	running.c = c;
+	running.h = &h;
+	running.e = e;
+	running.reply = reply;
+	running.deferred = NULL;
 	bool ok = e->fn == proc_events ? events_proc(c, h.proc, &in, reply, &err)
 				       : e->fn(c, &in, reply, &err);
+	struct deferred_call *deferred = running.deferred;
+	running.c = NULL;
+	if (deferred) {
+		/* The reply packet is the deferred call's now; it answers. */
+		g_assert(ok);
+		return;
+	}
 	if (ok) {
 		/* The stream's data uses the serial of the call that opened it. */
 		if (h.proc == PROC_DOMAIN_OPEN_CONSOLE)

@@ -45,6 +45,7 @@ static GPtrArray *domains;
 static int next_id = 1;
 
 static void interface_removed(struct domain *d, const char *alias);
+static void unplugs_settled(struct domain *d, const char *alias);
 
 GPtrArray *domains_list(void)
 {
@@ -511,6 +512,8 @@ static void domain_unwatch(struct domain *d)
 static void domain_stopped(struct domain *d, int reason, int event_detail)
 {
 	domain_unwatch(d);
+	/* Detaches still waiting get their answer while d is still there. */
+	unplugs_settled(d, NULL);
 	console_domain_stopped(d);
 	if (d->live)
 		notify_hook(d->live, "stopped", "end");
@@ -1289,6 +1292,7 @@ static void interface_removed(struct domain *d, const char *alias)
 		log_info("domain %s: cannot save its status: %s", domain_name(d), e->message);
 	log_info("domain %s: interface %s removed", domain_name(d), name);
 	events_domain_device(d, name, false);
+	unplugs_settled(d, name);
 }
 
 /* Add key=value to QMP arguments; a key seen before becomes a list
@@ -1617,34 +1621,111 @@ bool domain_attach_device(struct domain *d, const char *xml, unsigned flags, GEr
 	return true;
 }
 
-struct unplug_wait {
+struct unplug_check {
 	struct domain *d;
 	const char *alias;
 };
 
 static bool unplug_done(void *opaque)
 {
-	struct unplug_wait *w = opaque;
+	struct unplug_check *w = opaque;
 	return !domain_active(w->d) || !find_iface_by_alias(w->d->live, w->alias, NULL);
 }
 
+/* Take the interface with this MAC out of the persistent definition and
+ * save it; the definition is left as it was when saving fails. One that is
+ * gone already (another call took it meanwhile) is nothing to do. */
+static bool config_remove_iface(struct domain *d, const uint8_t mac[6], GError **err)
+{
+	guint ci;
+	if (!find_iface_by_mac(d->def, mac, &ci))
+		return true;
+	g_autofree char *old = kite_domain_def_format(d->def, KITE_XML_SECURE | KITE_XML_INACTIVE);
+	g_ptr_array_remove_index(d->def->interfaces, ci);
+	if (!save_config(d, err)) {
+		KiteDomainDef *back = kite_domain_def_parse_string(old, 0, NULL);
+		if (back) {
+			kite_domain_def_free(d->def);
+			d->def = back;
+		}
+		return false;
+	}
+	return true;
+}
+
+/*
+ * A detach whose guest has not let go of the NIC yet. libvirt's qemu driver
+ * blocks the calling worker thread for up to DOMAIN_UNPLUG_TIMEOUT_MS; this
+ * daemon has one thread, so the call is answered later instead, and other
+ * calls are served meanwhile: when kite reports the device gone
+ * (interface_removed), when the domain stops, or at the timeout (success
+ * all the same, as with libvirt: the removal completes when the guest
+ * ejects). The persistent definition, when the call asked for it too,
+ * changes just before the answer, as libvirt changes it after the live one.
+ */
+struct pending_unplug {
+	struct domain *d;
+	char *alias;
+	uint8_t mac[6];
+	bool config;
+	struct deferred_call *call;
+	guint timer;
+};
+
+static GList *pending_unplugs;
+
+static void unplug_answer(struct pending_unplug *p)
+{
+	pending_unplugs = g_list_remove(pending_unplugs, p);
+	if (p->timer)
+		g_source_remove(p->timer);
+	g_autoptr(GError) err = NULL;
+	if (p->config)
+		config_remove_iface(p->d, p->mac, &err);
+	call_answer(p->call, err);
+	g_free(p->alias);
+	g_free(p);
+}
+
+static gboolean unplug_timed_out(gpointer opaque)
+{
+	struct pending_unplug *p = opaque;
+	p->timer = 0;
+	log_info("domain %s: the guest has not released interface %s within %d s; "
+		 "the removal completes when it does",
+		 domain_name(p->d), p->alias, DOMAIN_UNPLUG_TIMEOUT_MS / 1000);
+	unplug_answer(p);
+	return G_SOURCE_REMOVE;
+}
+
+/* Answer the detaches waiting for this alias of d (NULL: for any of its
+ * interfaces: the domain stopped). */
+static void unplugs_settled(struct domain *d, const char *alias)
+{
+	for (GList *l = pending_unplugs; l;) {
+		struct pending_unplug *p = l->data;
+		l = l->next; /* unplug_answer() unlinks p */
+		if (p->d == d && (!alias || strcmp(p->alias, alias) == 0))
+			unplug_answer(p);
+	}
+}
+
+enum detach_result { DETACH_FAILED, DETACH_DONE, DETACH_PENDING };
+
 /*
  * Hot-unplug as libvirt 9.0 does with QEMU: device_del only asks the guest
- * to let go of the NIC. Wait DOMAIN_UNPLUG_TIMEOUT_MS for DEVICE_DELETED
- * (interface_removed finishes the removal, from the event handler); a guest
- * that takes longer still gets success, the interface stays in the live
- * XML until kite reports it gone.
+ * to let go of the NIC; DEVICE_DELETED tells it did (interface_removed
+ * finishes the removal, from the event handler).
  */
-static bool detach_live(struct domain *d, const char *alias_in, GError **err)
+static enum detach_result detach_live(struct domain *d, const char *alias, GError **err)
 {
 	struct qmp *q = domain_monitor(d, err);
 	if (!q)
-		return false;
-	if (!alias_in) {
+		return DETACH_FAILED;
+	if (!alias) {
 		virt_error(err, VERR_INTERNAL_ERROR, _("internal error: interface has no alias"));
-		return false;
+		return DETACH_FAILED;
 	}
-	g_autofree char *alias = g_strdup(alias_in);
 	g_autoptr(GError) e = NULL;
 	JsonObject *a = json_object_new();
 	json_object_set_string_member(a, "id", alias);
@@ -1656,7 +1737,7 @@ static bool detach_live(struct domain *d, const char *alias_in, GError **err)
 			 * still on the way: finish the removal now. */
 			qmp_wait(q, 0, NULL, NULL);
 			interface_removed(d, alias);
-			return true;
+			return DETACH_DONE;
 		}
 		if (cls)
 			/* libvirt's words for a refusal, "already in the process
@@ -1666,15 +1747,13 @@ static bool detach_live(struct domain *d, const char *alias_in, GError **err)
 				   "device_del", qmp_error_desc(q));
 		else
 			g_propagate_error(err, g_steal_pointer(&e));
-		return false;
+		return DETACH_FAILED;
 	}
 	json_node_unref(r);
-	struct unplug_wait w = {d, alias};
-	if (!qmp_wait(q, DOMAIN_UNPLUG_TIMEOUT_MS, unplug_done, &w))
-		log_info("domain %s: the guest has not released interface %s within %d s; "
-			 "the removal completes when it does",
-			 domain_name(d), alias, DOMAIN_UNPLUG_TIMEOUT_MS / 1000);
-	return true;
+	/* A guest that ejected at once: its event may be here already. */
+	struct unplug_check w = {d, alias};
+	qmp_wait(q, 0, NULL, NULL);
+	return unplug_done(&w) ? DETACH_DONE : DETACH_PENDING;
 }
 
 bool domain_detach_device(struct domain *d, const char *xml, unsigned flags, GError **err)
@@ -1692,30 +1771,40 @@ bool domain_detach_device(struct domain *d, const char *xml, unsigned flags, GEr
 	KiteNetDef *fnet = frag->interfaces->pdata[0];
 	char mac[18];
 	kite_mac_format(fnet->mac, mac);
-	guint ci = 0;
 	KiteNetDef *ln = live ? find_iface_by_mac(d->live, fnet->mac, NULL) : NULL;
-	KiteNetDef *cn = config ? find_iface_by_mac(d->def, fnet->mac, &ci) : NULL;
+	KiteNetDef *cn = config ? find_iface_by_mac(d->def, fnet->mac, NULL) : NULL;
 	if ((live && !ln) || (config && !cn)) {
 		virt_error(err, VERR_DEVICE_MISSING,
 			   _("device not found: no interface with MAC address %s"), mac);
 		return false;
 	}
-	if (live && !detach_live(d, ln->info.alias, err))
-		return false;
-	if (config) {
-		g_autofree char *old =
-		    kite_domain_def_format(d->def, KITE_XML_SECURE | KITE_XML_INACTIVE);
-		g_ptr_array_remove_index(d->def->interfaces, ci);
-		if (!save_config(d, err)) {
-			KiteDomainDef *back = kite_domain_def_parse_string(old, 0, NULL);
-			if (back) {
-				kite_domain_def_free(d->def);
-				d->def = back;
-			}
+	if (live) {
+		g_autofree char *alias = g_strdup(ln->info.alias);
+		enum detach_result r = detach_live(d, alias, err);
+		if (r == DETACH_FAILED)
 			return false;
+		struct deferred_call *call = r == DETACH_PENDING ? call_defer() : NULL;
+		if (call) {
+			struct pending_unplug *p = g_new0(struct pending_unplug, 1);
+			p->d = d;
+			p->alias = g_steal_pointer(&alias);
+			memcpy(p->mac, fnet->mac, 6);
+			p->config = config;
+			p->call = call;
+			p->timer = g_timeout_add(DOMAIN_UNPLUG_TIMEOUT_MS, unplug_timed_out, p);
+			pending_unplugs = g_list_append(pending_unplugs, p);
+			return true;
+		}
+		if (r == DETACH_PENDING) {
+			/* Not answering a client (no call to defer): wait here. */
+			struct unplug_check w = {d, alias};
+			if (!qmp_wait(d->qmp, DOMAIN_UNPLUG_TIMEOUT_MS, unplug_done, &w))
+				log_info("domain %s: the guest has not released interface %s "
+					 "within %d s; the removal completes when it does",
+					 domain_name(d), alias, DOMAIN_UNPLUG_TIMEOUT_MS / 1000);
 		}
 	}
-	return true;
+	return !config || config_remove_iface(d, fnet->mac, err);
 }
 
 bool domain_update_device(struct domain *d, const char *xml, unsigned flags, GError **err)

@@ -10,6 +10,7 @@ import os
 import queue
 import re
 import socket
+import subprocess
 import threading
 import time
 import xml.etree.ElementTree as ET
@@ -357,9 +358,26 @@ def hotplug_guest():
         attach(uri, "hp", "network", "hpnet", "--model", "e1000", "--mac", m4)
         iface, a4, _ = plugged(d, ev, "hp", m4, "network")
         tap4 = iface.find("target").get("dev")
+        # The daemon serves other calls meanwhile (libvirtd blocks only the
+        # calling thread): another client lists the domains and reads this
+        # one's interfaces while the detach waits.
         t0 = time.monotonic()
-        virsh(uri, "detach-interface", "hp", "network", "--mac", m4)
-        waited = time.monotonic() - t0
+        detach = {}
+        worker = threading.Thread(target=lambda: detach.update(
+            p=virsh(uri, "detach-interface", "hp", "network", "--mac", m4, check_rc=False),
+            t=time.monotonic() - t0))
+        worker.start()
+        time.sleep(1)
+        check(worker.is_alive(), "detach returned before the guest let go")
+        t1 = time.monotonic()
+        check("hp" in virsh(uri, "list").stdout and m4 in iflist(uri, "hp"),
+              "list and domiflist during a pending detach")
+        served = time.monotonic() - t1
+        check(served < 2 and worker.is_alive(),
+              f"calls during a pending detach took {served:.1f} s")
+        worker.join(timeout=30)
+        check(detach["p"].returncode == 0, f"detach failed: {detach['p'].stderr}")
+        waited = detach["t"]
         check(waited >= UNPLUG_TIMEOUT - 0.5, f"detach returned after {waited:.1f} s")
         ev.none("a detach the guest ignored")
         check(m4 in iflist(uri, "hp") and live_iface(uri, "hp", m4) is not None and
@@ -373,6 +391,23 @@ def hotplug_guest():
         # A reset completes the unplug (kite ejects); the daemon finishes it.
         virsh(uri, "reset", "hp")
         removed(d, ev, "hp", m4, a4, tap4)
+
+        # A client that goes away while its detach waits: the daemon keeps
+        # serving, and the answer goes nowhere when the removal completes
+        # (here by a reset: the rebooted guest might also eject by itself).
+        m7 = "52:54:00:aa:00:07"
+        attach(uri, "hp", "network", "hpnet", "--model", "e1000", "--mac", m7)
+        iface, a7, _ = plugged(d, ev, "hp", m7, "network")
+        tap7 = iface.find("target").get("dev")
+        gone = subprocess.Popen(["virsh", "-q", "-c", uri, "detach-interface", "hp", "network",
+                                 "--mac", m7], stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+        time.sleep(1)
+        gone.kill()
+        gone.wait()
+        check("hp" in virsh(uri, "list").stdout, "the daemon after a client left mid-detach")
+        virsh(uri, "reset", "hp")
+        removed(d, ev, "hp", m7, a7, tap7)
 
         # A failed device_add (a PCI slot kite cannot give) takes back the
         # netdev and our tap.
