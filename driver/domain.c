@@ -2047,8 +2047,29 @@ void domains_init(void)
 	}
 }
 
+void domains_answer_pending(void)
+{
+	/* Detaches still waiting: their clients are about to be disconnected;
+	 * the removal completes after a restart, when kite reports it. */
+	while (pending_unplugs) {
+		struct pending_unplug *p = pending_unplugs->data;
+		pending_unplugs = g_list_delete_link(pending_unplugs, pending_unplugs);
+		if (p->timer)
+			g_source_remove(p->timer);
+		g_autoptr(GError) err = NULL;
+		virt_error(&err, VERR_OPERATION_FAILED,
+			   _("operation failed: the daemon is stopping before the guest released "
+			     "interface %s"),
+			   p->alias);
+		call_answer(p->call, err);
+		g_free(p->alias);
+		g_free(p);
+	}
+}
+
 void domains_release(void)
 {
+	domains_answer_pending();
 	if (!domains)
 		return;
 	for (guint i = 0; i < domains->len; i++)

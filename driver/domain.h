@@ -40,6 +40,9 @@ struct domain {
 };
 
 void domains_init(void);
+/* The daemon stops: detaches still waiting for a guest are answered with
+ * an error while their clients are still connected. */
+void domains_answer_pending(void);
 /* Stop watching every domain (daemon exit); running ones keep running. */
 void domains_release(void);
 /* True while any domain runs (holds off the idle timeout). */

@@ -338,6 +338,7 @@ int main(int argc, char **argv)
 		 cfg.run_dir);
 	g_main_loop_run(loop);
 
+	domains_answer_pending();
 	server_stop();
 	domains_release();
 	if (cfg.pid_file)

@@ -491,10 +491,18 @@ def restart_pending():
               "a NIC ejected while the daemon was away is still listed")
         check(mb in iflist(uri, "r"), "the other NIC was lost in the adoption")
 
-        # Pending across a restart: still listed, a second detach is
-        # refused (kite knows), the reset completes it with the new daemon.
-        virsh(uri, "detach-interface", "r", "user", "--mac", mb)
+        # Pending across a restart: the daemon stops while the detach
+        # waits (its client is told so), the NIC is still listed after the
+        # restart, a second detach is refused (kite knows), the reset
+        # completes it with the new daemon.
+        waiting = subprocess.Popen(["virsh", "-q", "-c", uri, "detach-interface", "r", "user",
+                                    "--mac", mb], stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, text=True)
+        time.sleep(1)
         d.stop()
+        _, err = waiting.communicate(timeout=30)
+        check(waiting.returncode != 0 and "the daemon is stopping" in err,
+              f"detach pending at the daemon's stop: {waiting.returncode} {err!r}")
         d.start()
         check(mb in iflist(uri, "r"), "a pending unplug completed by itself")
         virsh_fails(uri, "detach-interface", "r", "user", "--mac", mb,
