@@ -373,7 +373,7 @@ def hotplug_guest():
         check("hp" in virsh(uri, "list").stdout and m4 in iflist(uri, "hp"),
               "list and domiflist during a pending detach")
         served = time.monotonic() - t1
-        check(served < 2 and worker.is_alive(),
+        check(served < 3 and worker.is_alive(),
               f"calls during a pending detach took {served:.1f} s")
         worker.join(timeout=30)
         check(detach["p"].returncode == 0, f"detach failed: {detach['p'].stderr}")
