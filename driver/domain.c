@@ -1621,15 +1621,10 @@ bool domain_attach_device(struct domain *d, const char *xml, unsigned flags, GEr
 	return true;
 }
 
-struct unplug_check {
-	struct domain *d;
-	const char *alias;
-};
-
-static bool unplug_done(void *opaque)
+/* Kite no longer has the NIC (or the domain is gone with it). */
+static bool unplug_done(struct domain *d, const char *alias)
 {
-	struct unplug_check *w = opaque;
-	return !domain_active(w->d) || !find_iface_by_alias(w->d->live, w->alias, NULL);
+	return !domain_active(d) || !find_iface_by_alias(d->live, alias, NULL);
 }
 
 /* Take the interface with this MAC out of the persistent definition and
@@ -1674,15 +1669,17 @@ struct pending_unplug {
 
 static GList *pending_unplugs;
 
-static void unplug_answer(struct pending_unplug *p)
+/* Answer a pending detach and forget it: with `fail`, or else after the
+ * persistent definition's part when the call asked for it. */
+static void unplug_answer(struct pending_unplug *p, const GError *fail)
 {
 	pending_unplugs = g_list_remove(pending_unplugs, p);
 	if (p->timer)
 		g_source_remove(p->timer);
 	g_autoptr(GError) err = NULL;
-	if (p->config)
+	if (!fail && p->config)
 		config_remove_iface(p->d, p->mac, &err);
-	call_answer(p->call, err);
+	call_answer(p->call, fail ? fail : err);
 	g_free(p->alias);
 	g_free(p);
 }
@@ -1694,7 +1691,7 @@ static gboolean unplug_timed_out(gpointer opaque)
 	log_info("domain %s: the guest has not released interface %s within %d s; "
 		 "the removal completes when it does",
 		 domain_name(p->d), p->alias, DOMAIN_UNPLUG_TIMEOUT_MS / 1000);
-	unplug_answer(p);
+	unplug_answer(p, NULL);
 	return G_SOURCE_REMOVE;
 }
 
@@ -1706,7 +1703,7 @@ static void unplugs_settled(struct domain *d, const char *alias)
 		struct pending_unplug *p = l->data;
 		l = l->next; /* unplug_answer() unlinks p */
 		if (p->d == d && (!alias || strcmp(p->alias, alias) == 0))
-			unplug_answer(p);
+			unplug_answer(p, NULL);
 	}
 }
 
@@ -1735,7 +1732,7 @@ static enum detach_result detach_live(struct domain *d, const char *alias, GErro
 		if (g_strcmp0(cls, "DeviceNotFound") == 0) {
 			/* Gone from kite already, its DEVICE_DELETED missed or
 			 * still on the way: finish the removal now. */
-			qmp_wait(q, 0, NULL, NULL);
+			qmp_deliver_now(q);
 			interface_removed(d, alias);
 			return DETACH_DONE;
 		}
@@ -1751,9 +1748,8 @@ static enum detach_result detach_live(struct domain *d, const char *alias, GErro
 	}
 	json_node_unref(r);
 	/* A guest that ejected at once: its event may be here already. */
-	struct unplug_check w = {d, alias};
-	qmp_wait(q, 0, NULL, NULL);
-	return unplug_done(&w) ? DETACH_DONE : DETACH_PENDING;
+	qmp_deliver_now(q);
+	return unplug_done(d, alias) ? DETACH_DONE : DETACH_PENDING;
 }
 
 bool domain_detach_device(struct domain *d, const char *xml, unsigned flags, GError **err)
@@ -1764,7 +1760,7 @@ bool domain_detach_device(struct domain *d, const char *xml, unsigned flags, GEr
 	/* Removals kite reported meanwhile go first, so this one looks at the
 	 * interfaces as they are. */
 	if (live && d->qmp)
-		qmp_wait(d->qmp, 0, NULL, NULL);
+		qmp_deliver_now(d->qmp);
 	g_autoptr(KiteDomainDef) frag = parse_fragment(xml, false, err);
 	if (!frag)
 		return false;
@@ -1783,6 +1779,8 @@ bool domain_detach_device(struct domain *d, const char *xml, unsigned flags, GEr
 		enum detach_result r = detach_live(d, alias, err);
 		if (r == DETACH_FAILED)
 			return false;
+		/* Procedures are the only callers: a pending detach always has
+		 * a call to answer later. */
 		struct deferred_call *call = r == DETACH_PENDING ? call_defer() : NULL;
 		if (call) {
 			struct pending_unplug *p = g_new0(struct pending_unplug, 1);
@@ -1794,14 +1792,6 @@ bool domain_detach_device(struct domain *d, const char *xml, unsigned flags, GEr
 			p->timer = g_timeout_add(DOMAIN_UNPLUG_TIMEOUT_MS, unplug_timed_out, p);
 			pending_unplugs = g_list_append(pending_unplugs, p);
 			return true;
-		}
-		if (r == DETACH_PENDING) {
-			/* Not answering a client (no call to defer): wait here. */
-			struct unplug_check w = {d, alias};
-			if (!qmp_wait(d->qmp, DOMAIN_UNPLUG_TIMEOUT_MS, unplug_done, &w))
-				log_info("domain %s: the guest has not released interface %s "
-					 "within %d s; the removal completes when it does",
-					 domain_name(d), alias, DOMAIN_UNPLUG_TIMEOUT_MS / 1000);
 		}
 	}
 	return !config || config_remove_iface(d, fnet->mac, err);
@@ -2053,17 +2043,12 @@ void domains_answer_pending(void)
 	 * the removal completes after a restart, when kite reports it. */
 	while (pending_unplugs) {
 		struct pending_unplug *p = pending_unplugs->data;
-		pending_unplugs = g_list_delete_link(pending_unplugs, pending_unplugs);
-		if (p->timer)
-			g_source_remove(p->timer);
 		g_autoptr(GError) err = NULL;
 		virt_error(&err, VERR_OPERATION_FAILED,
 			   _("operation failed: the daemon is stopping before the guest released "
 			     "interface %s"),
 			   p->alias);
-		call_answer(p->call, err);
-		g_free(p->alias);
-		g_free(p);
+		unplug_answer(p, err);
 	}
 }
 

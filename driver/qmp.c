@@ -4,8 +4,8 @@
  * nothing useful to do for that one client meanwhile, so a poll() with a
  * time limit keeps the code linear. Events that arrive while waiting are
  * queued and handed out from an idle callback, never from inside a command.
- * qmp_wait() is the one exception: a caller waiting for an event (a device
- * removal) gets every event delivered while it waits.
+ * qmp_deliver_now() is the one exception: it hands out at once what kite has
+ * sent so far, for a caller about to look at what events change.
  */
 #include <errno.h>
 #include <glib-unix.h>
@@ -171,27 +171,18 @@ static void qmp_deliver_events(struct qmp *q)
 	qmp_dispatch_events(q);
 }
 
-bool qmp_wait(struct qmp *q, int timeout_ms, qmp_done_fn done, void *opaque)
+void qmp_deliver_now(struct qmp *q)
 {
-	gint64 deadline = g_get_monotonic_time() + (gint64)MAX(timeout_ms, 0) * 1000;
-
 	for (;;) {
 		qmp_deliver_events(q);
-		if (done && done(opaque))
-			return true;
 		if (q->closed)
-			return false;
-		gint64 left_us = deadline - g_get_monotonic_time();
-		int ms = left_us > 0 ? (int)MIN((left_us + 999) / 1000, G_MAXINT) : 0;
+			return;
 		struct pollfd pfd = {.fd = q->fd, .events = POLLIN};
-		int r = poll(&pfd, 1, ms);
+		int r = poll(&pfd, 1, 0);
 		if (r < 0 && errno == EINTR)
 			continue;
-		if (r <= 0) {
-			/* time is up (or poll failed): what came until now counts */
-			qmp_deliver_events(q);
-			return done && done(opaque);
-		}
+		if (r <= 0)
+			return; /* nothing more has come */
 		if (!qmp_take_input(q))
 			qmp_mark_closed(q);
 	}

@@ -37,15 +37,12 @@ JsonNode *qmp_command(struct qmp *q, const char *cmd, JsonObject *args, GError *
 const char *qmp_error_class(const struct qmp *q);
 const char *qmp_error_desc(const struct qmp *q);
 /*
- * Wait up to timeout_ms until done(opaque) is true, handing every event to
- * the event handler as soon as it arrives (not from the main loop), so the
- * handler can change what done() looks at. done may be NULL: then this only
- * delivers what kite has sent so far (timeout_ms 0 does not block). Returns
- * done's last answer; false as well when the connection closed. The event
- * handler must not free q.
+ * Hand every event kite has sent so far to the event handler now (not from
+ * the main loop), without blocking: a caller about to look at what events
+ * change (a NIC's removal) sees them first. The event handler must not
+ * free q.
  */
-typedef bool (*qmp_done_fn)(void *opaque);
-bool qmp_wait(struct qmp *q, int timeout_ms, qmp_done_fn done, void *opaque);
+void qmp_deliver_now(struct qmp *q);
 /* human-monitor-command; returns the HMP output. */
 char *qmp_hmp(struct qmp *q, const char *cmdline, GError **err);
 void qmp_free(struct qmp *q);
