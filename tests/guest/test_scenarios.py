@@ -680,6 +680,17 @@ def bulk_out_once(ctx, nic):
           f'host received {len(got)}/{BULK_COUNT} datagrams, {bad} corrupted', res)
 
 
+def read_to_end(conn, got):
+    """Append what a TCP peer sends to got until it closes; then close."""
+    with conn:
+        conn.settimeout(60)
+        while True:
+            chunk = conn.recv(65536)
+            if not chunk:
+                break
+            got.extend(chunk)
+
+
 def read_pcap(path):
     """The frames of a classic little-endian pcap file (filter-dump's)."""
     with open(path, 'rb') as f:
@@ -739,13 +750,7 @@ def t_offload_tso(ctx, nic):
             conn, _ = srv.accept()
         except OSError:
             return
-        with conn:
-            conn.settimeout(60)
-            while True:
-                chunk = conn.recv(65536)
-                if not chunk:
-                    break
-                got.extend(chunk)
+        read_to_end(conn, got)
 
     t = threading.Thread(target=serve, daemon=True)
     t.start()
@@ -900,13 +905,7 @@ def tap_transfer(ctx, far, tmp, device):
             srv.listen(1)
             srv.settimeout(90)
             conn, _ = srv.accept()
-            with conn:
-                conn.settimeout(60)
-                while True:
-                    chunk = conn.recv(65536)
-                    if not chunk:
-                        break
-                    got.extend(chunk)
+            read_to_end(conn, got)
         except OSError as e:
             errors.append(e)
         finally:
